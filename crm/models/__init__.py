@@ -1,0 +1,33 @@
+"""The CRM domain's tables. Modules by area; import models from here."""
+
+from .base import CustomizableRecord, Lookup, OwnedRecord
+from .custom_fields import CustomFieldDefinition
+from .deals import Contract, Deal, Invoice
+from .lookups import Campaign, DealType, DocumentType, Industry, Pipeline, Stage
+from .parties import Company, Contact, Lead
+from .work import Board, Document, Note, Section, Task, TaskComment
+
+__all__ = [
+    "Board",
+    "Campaign",
+    "Company",
+    "Contact",
+    "Contract",
+    "CustomFieldDefinition",
+    "CustomizableRecord",
+    "Deal",
+    "DealType",
+    "Document",
+    "DocumentType",
+    "Industry",
+    "Invoice",
+    "Lead",
+    "Lookup",
+    "Note",
+    "OwnedRecord",
+    "Pipeline",
+    "Section",
+    "Stage",
+    "Task",
+    "TaskComment",
+]

@@ -1,0 +1,230 @@
+"""Money: deals on a pipeline, contracts, invoices."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F
+
+from crm.search import SearchText
+
+from .base import (
+    CustomizableRecord,
+    currency_check,
+    default_currency,
+    json_type_check,
+    non_negative,
+)
+from .lookups import Campaign, DealType, Pipeline, Stage
+from .parties import Company, Contact, search_indexes, tags_field
+
+
+class Deal(CustomizableRecord):
+    CUSTOM_FIELDS_ENTITY = "deal"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    name = models.CharField(max_length=255)
+    company = models.ForeignKey(
+        Company,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deals",
+        db_index=False,
+    )
+    primary_contact = models.ForeignKey(
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="primary_deals",
+        db_index=False,
+    )
+    contacts = models.ManyToManyField(Contact, blank=True, related_name="deals")
+    pipeline = models.ForeignKey(
+        Pipeline, on_delete=models.PROTECT, related_name="deals", db_index=False
+    )
+    stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, related_name="deals", db_index=False
+    )
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, default=default_currency)
+    expected_close_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    type = models.ForeignKey(
+        DealType,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deals",
+        db_index=False,
+    )
+    campaign = models.ForeignKey(
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deals",
+        db_index=False,
+    )
+    next_step = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    tags = tags_field()
+    watchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="watched_deals"
+    )
+    search_text = models.GeneratedField(
+        expression=SearchText("name"), output_field=models.TextField(), db_persist=True
+    )
+
+    class Meta(CustomizableRecord.Meta):
+        indexes = [
+            *CustomizableRecord.Meta.indexes,
+            *search_indexes("deal"),
+            # Pipeline board: open deals of a pipeline, grouped by stage.
+            models.Index(fields=["pipeline", "status", "stage"], name="deal_board_idx"),
+            # Stage FK (PROTECT checks on stage delete, per-stage totals).
+            models.Index(fields=["stage"], name="deal_stage_idx"),
+            # Dashboard "closing this month" and list sort by close date.
+            models.Index(fields=["status", "expected_close_date"], name="deal_status_close_idx"),
+            models.Index(fields=["company"], name="deal_company_idx"),
+            models.Index(fields=["primary_contact"], name="deal_contact_idx"),
+            models.Index(fields=["type"], name="deal_type_idx"),
+            models.Index(fields=["campaign"], name="deal_campaign_idx"),
+            GinIndex(fields=["tags"], name="deal_tags_gin"),
+        ]
+        constraints = [
+            *CustomizableRecord.Meta.constraints,
+            non_negative("amount", "deal_amount_non_negative"),
+            currency_check("currency", "deal_currency_iso"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        # Mirrors the composite foreign key deal(stage_id, pipeline_id) -> stage(id, pipeline_id)
+        # so a form shows a field error instead of an IntegrityError.
+        if self.stage_id and self.pipeline_id and self.stage.pipeline_id != self.pipeline_id:
+            raise ValidationError({"stage": "This stage belongs to another pipeline."})
+
+
+class Contract(CustomizableRecord):
+    CUSTOM_FIELDS_ENTITY = "contract"
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "not_started", "Not started"
+        IN_PROGRESS = "in_progress", "In progress"
+        SIGNED = "signed", "Signed"
+
+    title = models.CharField(max_length=255)
+    company = models.ForeignKey(
+        Company,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contracts",
+        db_index=False,
+    )
+    deal = models.ForeignKey(
+        Deal,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contracts",
+        db_index=False,
+    )
+    type = models.CharField(max_length=100, blank=True)
+    value = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, default=default_currency)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NOT_STARTED)
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    renewal_reminder_date = models.DateField(null=True, blank=True)
+    customer_signed_date = models.DateField(null=True, blank=True)
+    company_signed_date = models.DateField(null=True, blank=True)
+    description = models.TextField(blank=True)
+
+    class Meta(CustomizableRecord.Meta):
+        indexes = [
+            *CustomizableRecord.Meta.indexes,
+            # Contract list filtered by status, soonest end first (renewals).
+            models.Index(fields=["status", "end_date"], name="contract_status_end_idx"),
+            # Renewal reminders due: renewal_reminder_date <= today.
+            models.Index(fields=["renewal_reminder_date"], name="contract_renewal_idx"),
+            models.Index(fields=["company"], name="contract_company_idx"),
+            models.Index(fields=["deal"], name="contract_deal_idx"),
+        ]
+        constraints = [
+            *CustomizableRecord.Meta.constraints,
+            non_negative("value", "contract_value_non_negative"),
+            currency_check("currency", "contract_currency_iso"),
+            models.CheckConstraint(
+                condition=models.Q(end_date__isnull=True)
+                | models.Q(start_date__isnull=True)
+                | models.Q(end_date__gte=F("start_date")),
+                name="contract_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Invoice(CustomizableRecord):
+    CUSTOM_FIELDS_ENTITY = "invoice"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        NEW = "new", "New"
+        SENT = "sent", "Sent"
+        PAID = "paid", "Paid"
+        OVERDUE = "overdue", "Overdue"
+        CANCELLED = "cancelled", "Cancelled"
+
+    number = models.CharField(max_length=64, blank=True)
+    company = models.ForeignKey(
+        Company,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invoices",
+        db_index=False,
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    issue_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, default=default_currency)
+    # [{"description": ..., "quantity": ..., "unit_price": ...}, ...]
+    line_items = models.JSONField(default=list, blank=True)
+    # The supplier or customer as printed on the invoice (name, address, VAT, bank details).
+    partner = models.JSONField(default=dict, blank=True)
+    file_url = models.URLField(max_length=1000, blank=True)
+    description = models.TextField(blank=True)
+
+    class Meta(CustomizableRecord.Meta):
+        indexes = [
+            *CustomizableRecord.Meta.indexes,
+            models.Index(fields=["status", "due_date"], name="invoice_status_due_idx"),
+            models.Index(fields=["company"], name="invoice_company_idx"),
+            models.Index(fields=["number"], name="invoice_number_idx"),
+        ]
+        constraints = [
+            *CustomizableRecord.Meta.constraints,
+            non_negative("amount", "invoice_amount_non_negative"),
+            currency_check("currency", "invoice_currency_iso"),
+            json_type_check("partner", "object", "invoice_partner_is_object"),
+            json_type_check("line_items", "array", "invoice_line_items_is_array"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"Invoice {self.pk}"

@@ -1,0 +1,323 @@
+"""Work around the records: tasks and project boards, notes, documents."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models import F
+from django.utils import timezone
+
+from crm.search import SearchText, SimpleTsVector
+
+from .base import CustomizableRecord, OwnedRecord, non_negative, touch_updated_at
+from .deals import Contract, Deal, Invoice
+from .lookups import DocumentType
+from .parties import Company, Contact, Lead, tags_field
+
+# The CRM records a task or a note can hang off; each is a real foreign key.
+PARENT_FIELDS = ("company", "contact", "lead", "deal")
+
+
+def _parents_nonnull() -> models.Func:
+    return models.Func(
+        *[F(f"{name}_id") for name in PARENT_FIELDS],
+        function="num_nonnulls",
+        output_field=models.IntegerField(),
+    )
+
+
+class Board(OwnedRecord):
+    """A project board (kanban): sections in order, tasks in order within them."""
+
+    class Visibility(models.TextChoices):
+        PRIVATE = "private", "Private"
+        TEAM = "team", "Team"
+        PUBLIC = "public", "Everyone"
+
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    icon = models.CharField(max_length=64, blank=True)
+    visibility = models.CharField(
+        max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE
+    )
+    position = models.IntegerField(default=0)
+    shared_with = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="shared_boards"
+    )
+    watchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="watched_boards"
+    )
+
+    class Meta(OwnedRecord.Meta):
+        ordering = ["position", "title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Section(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    board = models.ForeignKey(
+        Board, on_delete=models.CASCADE, related_name="sections", db_index=False
+    )
+    title = models.CharField(max_length=255)
+    position = models.IntegerField(default=0)
+    legacy_id = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["board", "position"]
+        indexes = [
+            # A board's columns in order.
+            models.Index(fields=["board", "position"], name="section_board_pos_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Task(CustomizableRecord):
+    """A to-do: on a CRM record (company, contact, lead or deal), on a project board, or loose."""
+
+    CUSTOM_FIELDS_ENTITY = "task"
+
+    class Priority(models.TextChoices):
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
+        CRITICAL = "critical", "Critical"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+
+    title = models.CharField(max_length=255)
+    body = models.TextField(blank=True)
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.MEDIUM)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    due_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tasks",
+        db_index=False,
+    )
+    company = models.ForeignKey(
+        Company,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tasks",
+        db_index=False,
+    )
+    contact = models.ForeignKey(
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tasks",
+        db_index=False,
+    )
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks", db_index=False
+    )
+    deal = models.ForeignKey(
+        Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks", db_index=False
+    )
+    # Project tasks sit in a board's section; the board is section.board.
+    section = models.ForeignKey(
+        Section,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tasks",
+        db_index=False,
+    )
+    position = models.IntegerField(default=0)
+    tags = tags_field()
+
+    class Meta(CustomizableRecord.Meta):
+        indexes = [
+            *CustomizableRecord.Meta.indexes,
+            # "My open tasks, overdue first": assignee + status, by due date.
+            models.Index(fields=["assignee", "status", "due_at"], name="task_assignee_due_idx"),
+            # Related panels on company / contact / lead / deal pages.
+            models.Index(fields=["company", "status"], name="task_company_idx"),
+            models.Index(fields=["contact", "status"], name="task_contact_idx"),
+            models.Index(fields=["lead", "status"], name="task_lead_idx"),
+            models.Index(fields=["deal", "status"], name="task_deal_idx"),
+            # A board section's cards in order.
+            models.Index(fields=["section", "position"], name="task_section_pos_idx"),
+            GinIndex(fields=["tags"], name="task_tags_gin"),
+        ]
+        constraints = [
+            *CustomizableRecord.Meta.constraints,
+            # One CRM parent at most: the record the task is about.
+            models.CheckConstraint(
+                condition=models.lookups.LessThanOrEqual(_parents_nonnull(), 1),
+                name="task_at_most_one_parent",
+            ),
+            # Done tasks say when; open ones do not.
+            models.CheckConstraint(
+                condition=models.Q(status="done") | models.Q(completed_at__isnull=True),
+                name="task_completed_only_when_done",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TaskComment(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.ForeignKey(
+        Task, on_delete=models.CASCADE, related_name="comments", db_index=False
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="task_comments",
+        db_index=False,
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    legacy_id = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["created_at"]
+        triggers = [touch_updated_at]
+        indexes = [
+            # A task's comments in order.
+            models.Index(fields=["task", "created_at"], name="taskcomment_task_idx"),
+            models.Index(fields=["author"], name="taskcomment_author_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class Note(models.Model):
+    """A note on exactly one CRM record."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    body = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notes",
+        db_index=False,
+    )
+    company = models.ForeignKey(
+        Company,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notes",
+        db_index=False,
+    )
+    contact = models.ForeignKey(
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notes",
+        db_index=False,
+    )
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="notes", db_index=False
+    )
+    deal = models.ForeignKey(
+        Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="notes", db_index=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    legacy_id = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        triggers = [touch_updated_at]
+        indexes = [
+            # Timelines: a record's notes, newest first.
+            models.Index(F("company"), F("created_at").desc(), name="note_company_idx"),
+            models.Index(F("contact"), F("created_at").desc(), name="note_contact_idx"),
+            models.Index(F("lead"), F("created_at").desc(), name="note_lead_idx"),
+            models.Index(F("deal"), F("created_at").desc(), name="note_deal_idx"),
+            models.Index(fields=["author"], name="note_author_idx"),
+            # Full-text search over note bodies.
+            GinIndex(SimpleTsVector(SearchText("body")), name="note_body_fts"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.lookups.Exact(_parents_nonnull(), 1),
+                name="note_exactly_one_parent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class Document(CustomizableRecord):
+    """A file stored under MEDIA_ROOT, or a link to one kept elsewhere."""
+
+    CUSTOM_FIELDS_ENTITY = "document"
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "Invoice"
+        RECEIPT = "receipt", "Receipt"
+        CONTRACT = "contract", "Contract"
+        OFFER = "offer", "Offer"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=255)
+    file = models.FileField(upload_to="documents/%Y/%m/", max_length=500, blank=True)
+    url = models.URLField("external URL", max_length=1000, blank=True)
+    mime_type = models.CharField(max_length=255, blank=True)
+    size = models.BigIntegerField(null=True, blank=True, help_text="Bytes.")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OTHER)
+    document_type = models.ForeignKey(
+        DocumentType,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="documents",
+        db_index=False,
+    )
+    description = models.TextField(blank=True)
+    tags = tags_field()
+    companies = models.ManyToManyField(Company, blank=True, related_name="documents")
+    contacts = models.ManyToManyField(Contact, blank=True, related_name="documents")
+    leads = models.ManyToManyField(Lead, blank=True, related_name="documents")
+    deals = models.ManyToManyField(Deal, blank=True, related_name="documents")
+    contracts = models.ManyToManyField(Contract, blank=True, related_name="documents")
+    tasks = models.ManyToManyField(Task, blank=True, related_name="documents")
+    invoices = models.ManyToManyField(Invoice, blank=True, related_name="documents")
+
+    class Meta(CustomizableRecord.Meta):
+        indexes = [
+            *CustomizableRecord.Meta.indexes,
+            models.Index(fields=["document_type"], name="document_type_idx"),
+            models.Index(fields=["kind"], name="document_kind_idx"),
+        ]
+        constraints = [
+            *CustomizableRecord.Meta.constraints,
+            non_negative("size", "document_size_non_negative"),
+            # A document is a stored file or a link; an empty shell is refused.
+            models.CheckConstraint(
+                condition=~models.Q(file="") | ~models.Q(url=""), name="document_file_or_url"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

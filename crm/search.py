@@ -1,0 +1,33 @@
+"""The SQL expressions behind search, shared by the indexes that serve them and the queries.
+
+An expression index only helps a query that repeats its expression exactly, so both sides take
+it from here. `public.f_unaccent` is an IMMUTABLE wrapper around unaccent() created by migration
+crm 0001 (unaccent itself is only STABLE, which generated columns and indexes refuse).
+"""
+
+from __future__ import annotations
+
+from django.db.models import F, Func, TextField
+
+
+class _Coalesced(Func):
+    template = "coalesce(%(expressions)s, '')"
+    output_field = TextField()
+
+
+class SearchText(Func):
+    """lower(unaccent(a || ' ' || b ...)): the text that fuzzy and full-text search run over."""
+
+    template = "lower(public.f_unaccent(%(expressions)s))"
+    arg_joiner = " || ' ' || "
+    output_field = TextField()
+
+    def __init__(self, *fields: str) -> None:
+        super().__init__(*[_Coalesced(F(name)) for name in fields])
+
+
+class SimpleTsVector(Func):
+    """to_tsvector with the language-neutral `simple` config: names and emails are not English."""
+
+    template = "to_tsvector('simple'::regconfig, %(expressions)s)"
+    output_field = TextField()
