@@ -27,3 +27,29 @@ def django_db_modify_db_settings(
         yield
     finally:
         localdb.discard(server)
+
+
+def _server_url(dbname: str) -> str:
+    db = settings.DATABASES["default"]
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{dbname}"
+
+
+@pytest.fixture
+def fresh_database_url(django_db_setup: None, django_db_blocker) -> Iterator[str]:
+    """An empty database on the test server, for tests that run subprocesses (manage.py,
+    the container entrypoint, backup scripts) which cannot see the test transaction.
+    Dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    name = f"minicrm_extra_{uuid.uuid4().hex[:12]}"
+    admin_url = _server_url("postgres")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _server_url(name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
