@@ -146,7 +146,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / ".data" / "staticfiles")
+# collectstatic's target (the Docker build fills it). A checkout has none: whitenoise then
+# serves straight from static/ through the finders, in runserver and in browser tests alike.
+STATIC_ROOT = env.str("STATIC_ROOT", default="") or (
+    str(BASE_DIR / ".data" / "staticfiles") if PRODUCTION else None
+)
+WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
 STORAGES = {
