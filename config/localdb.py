@@ -18,6 +18,7 @@ database holding demo data. Production never uses this module.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -247,6 +248,12 @@ def discard(server: LocalPostgres) -> None:
         shutil.rmtree(server.pgdata.parent, ignore_errors=True)
 
 
+def _say(message: str) -> None:
+    # The terminal or pipe may be gone (closed window, `| tee` killed by Ctrl-C).
+    with contextlib.suppress(OSError):
+        print(message, flush=True)
+
+
 def _manage(*args: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], check=True)
 
@@ -263,6 +270,12 @@ def run() -> int:
         print("DATABASE_URL is set: using that server, starting none.", flush=True)
     port = os.environ.get("PORT", "8000")
     child = None
+
+    def _on_signal(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # `kill`, a closed terminal: shut down like Ctrl-C
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
     try:
         _manage("migrate", "--noinput")
         _manage("seed_demo", "--if-empty")
@@ -272,16 +285,23 @@ def run() -> int:
         )
         return child.wait()
     except KeyboardInterrupt:
-        if child is not None:
+        if child is not None and child.poll() is None:
             child.send_signal(signal.SIGINT)
-            child.wait(timeout=20)
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
         return 0
     except subprocess.CalledProcessError as exc:
         return exc.returncode or 1
     finally:
         if server is not None:
-            print("Stopping the embedded PostgreSQL ...", flush=True)
+            # A second Ctrl-C must not leave the cluster half-stopped.
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_IGN)
+            _say("Stopping the embedded PostgreSQL ...")
             server.stop()
+            _say("Stopped.")
 
 
 def main(argv: list[str]) -> int:
