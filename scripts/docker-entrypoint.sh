@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# minicrm container entrypoint. Also runs outside Docker (tests call it with bash), so it relies
+# on nothing the image alone provides: PYTHON picks the interpreter, the app is this script's ../
+#
+# Usage: docker-entrypoint.sh [COMMAND [ARGS...]]
+#   web          (default) wait for the database, migrate, create the first superuser if asked,
+#                then exec gunicorn. A failed migration stops here: no server on a
+#                half-migrated database.
+#   runserver    the same preparation, then Django's development server (docker-compose.yml).
+#   prepare      the preparation only, then exit (e.g. before an upgrade, to see it succeed).
+#   healthcheck  GET /healthz on this container; exit 0 when it answers 200 (Docker HEALTHCHECK).
+#   anything else is exec'd as given: `docker compose run --rm web python manage.py shell`.
+#
+# Environment (all optional; docs/deployment.md and .env.production.example describe them):
+#   PYTHON=python  DB_WAIT_TIMEOUT=60  PORT=8000  BIND_HOST=0.0.0.0
+#   WEB_CONCURRENCY=2  GUNICORN_TIMEOUT=30  DJANGO_SUPERUSER_EMAIL  DJANGO_SUPERUSER_PASSWORD
+#   SEED_DEMO=false (development only: load demo data into an empty database)
+set -Eeuo pipefail
+
+PYTHON="${PYTHON:-python}"
+APP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings}"
+cd "$APP_DIR"
+
+log() {
+    printf 'entrypoint: %s\n' "$*" >&2
+}
+
+# One Python process polls until the deadline, so the bound holds however slow Django's import
+# is, and each attempt's connect timeout is capped by the time left (a dropped packet cannot
+# stretch the wait). The message names host, port and database but never the password.
+wait_for_database() {
+    "$PYTHON" - <<'PY'
+import os
+import sys
+import time
+
+import django
+from django.db import OperationalError, connection
+
+django.setup()
+timeout = float(os.environ.get("DB_WAIT_TIMEOUT", "60"))
+deadline = time.monotonic() + timeout
+db = connection.settings_dict
+where = f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+attempts = 0
+while True:
+    attempts += 1
+    db["OPTIONS"]["connect_timeout"] = max(1, min(5, int(deadline - time.monotonic())))
+    try:
+        connection.ensure_connection()
+    except OperationalError as exc:
+        last_error = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        if time.monotonic() + 1 > deadline:
+            print(
+                f"entrypoint: gave up waiting for the database at {where} after {timeout:g}s "
+                f"({attempts} attempts). Last error: {last_error}. Check DATABASE_URL and that "
+                "the database server is running (docker compose ps).",
+                file=sys.stderr,
+            )
+            sys.exit(1)
+        if attempts == 1:
+            print(f"entrypoint: waiting up to {timeout:g}s for the database at {where} ...",
+                  file=sys.stderr, flush=True)
+        time.sleep(1)
+    else:
+        print(f"entrypoint: database at {where} is up.", file=sys.stderr)
+        break
+PY
+}
+
+# createsuperuser --noinput reads DJANGO_SUPERUSER_EMAIL / DJANGO_SUPERUSER_PASSWORD itself.
+# It neither skips an existing user nor checks the password against the validators, so this
+# does both: a restart never fails on the existing admin, and a weak first password is refused.
+ensure_superuser() {
+    if [ -z "${DJANGO_SUPERUSER_EMAIL:-}" ]; then
+        return 0
+    fi
+    "$PYTHON" - <<'PY'
+import os
+import sys
+
+import django
+
+django.setup()
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+
+User = get_user_model()
+email = os.environ["DJANGO_SUPERUSER_EMAIL"].strip()
+password = os.environ.get("DJANGO_SUPERUSER_PASSWORD", "")
+if User._default_manager.filter(**{f"{User.USERNAME_FIELD}__iexact": email}).exists():
+    print(f"entrypoint: superuser {email} exists; left unchanged.", file=sys.stderr)
+    sys.exit(0)
+if password:
+    try:
+        validate_password(password, User(**{User.USERNAME_FIELD: email}))
+    except ValidationError as exc:
+        print("entrypoint: DJANGO_SUPERUSER_PASSWORD refused: " + " ".join(exc.messages),
+              file=sys.stderr)
+        sys.exit(1)
+call_command("createsuperuser", interactive=False, verbosity=0)
+note = "" if password else " without a password (set one: manage.py changepassword)"
+print(f"entrypoint: created superuser {email}{note}.", file=sys.stderr)
+PY
+}
+
+prepare() {
+    wait_for_database
+    log "applying migrations ..."
+    local status=0
+    "$PYTHON" manage.py migrate --noinput || status=$?
+    if [ "$status" -ne 0 ]; then
+        log "migrate failed (exit $status): refusing to start. The error is above; the" \
+            "database may be partly migrated. Fix the cause and restart (or restore a backup)."
+        exit "$status"
+    fi
+    if [ "${SEED_DEMO:-false}" = "true" ]; then
+        "$PYTHON" manage.py seed_demo --if-empty
+    fi
+    ensure_superuser
+}
+
+healthcheck() {
+    # Host must be one Django accepts: the first ALLOWED_HOSTS entry (".example.com" matches
+    # example.com; "*" matches anything). /healthz is exempt from the HTTPS redirect.
+    exec "$PYTHON" - <<'PY'
+import os
+import sys
+import urllib.request
+
+hosts = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
+host = next((h.lstrip(".") for h in hosts if h != "*"), "localhost")
+url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/healthz"
+request = urllib.request.Request(url, headers={"Host": host})
+try:
+    with urllib.request.urlopen(request, timeout=4) as response:
+        sys.exit(0 if response.status == 200 else 1)
+except OSError as exc:  # URLError, HTTPError (e.g. 503) and socket errors
+    print(f"unhealthy: {url} (Host: {host}): {exc}", file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
+command="${1:-web}"
+case "$command" in
+    web)
+        prepare
+        extra=()
+        # Gunicorn's worker heartbeat files: on tmpfs, a slow overlay disk cannot stall them.
+        if [ -d /dev/shm ]; then extra+=(--worker-tmp-dir /dev/shm); fi
+        # Newer gunicorn opens an admin control socket under $HOME by default; nothing here uses
+        # it and the container user has no home. Older releases lack the flag, hence the probe.
+        gunicorn_help="$("$PYTHON" -m gunicorn --help 2>/dev/null || true)"
+        if [[ "$gunicorn_help" == *--no-control-socket* ]]; then extra+=(--no-control-socket); fi
+        log "starting gunicorn on ${BIND_HOST:-0.0.0.0}:${PORT:-8000}" \
+            "(${WEB_CONCURRENCY:-2} workers, timeout ${GUNICORN_TIMEOUT:-30}s)"
+        exec "$PYTHON" -m gunicorn config.wsgi:application \
+            --bind "${BIND_HOST:-0.0.0.0}:${PORT:-8000}" \
+            --workers "${WEB_CONCURRENCY:-2}" \
+            --timeout "${GUNICORN_TIMEOUT:-30}" \
+            --access-logfile - \
+            "${extra[@]}"
+        ;;
+    runserver)
+        prepare
+        exec "$PYTHON" manage.py runserver "${BIND_HOST:-0.0.0.0}:${PORT:-8000}"
+        ;;
+    prepare)
+        prepare
+        log "ready."
+        ;;
+    healthcheck)
+        healthcheck
+        ;;
+    *)
+        exec "$@"
+        ;;
+esac
