@@ -6,6 +6,7 @@ import uuid
 
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -14,6 +15,13 @@ from django.utils import timezone
 class Team(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=120, unique=True)
+    # docs/permissions.md: sales reps see their teammates' records marked "shared with my
+    # team" read-only, unless the team lets them edit those too.
+    sales_can_edit_shared = models.BooleanField(
+        "sales can edit shared records",
+        default=False,
+        help_text="Sales reps may edit (not delete) records their teammates shared with the team.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -69,7 +77,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
-        default=False, help_text="Can sign in to Django admin (admins only)."
+        default=False, help_text="Can sign in to Django admin (admins only: follows the role)."
     )
     date_joined = models.DateTimeField(default=timezone.now)
     # The source system's id for imported users (NextCRM ObjectId); unique where present.
@@ -90,6 +98,12 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=models.Q(role__in=["admin", "manager", "sales"]),
                 name="user_role_valid",
             ),
+            # Django admin is for admins only: no ticked box turns a manager or a sales rep
+            # into staff or superuser, whatever path wrote the row.
+            models.CheckConstraint(
+                condition=models.Q(role="admin") | models.Q(is_staff=False, is_superuser=False),
+                name="user_staff_only_admins",
+            ),
         ]
         indexes = [
             # "Members of team X" for visibility checks and the team admin page.
@@ -98,6 +112,30 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.name or self.email
+
+    def clean(self) -> None:
+        super().clean()
+        # The role decides Django admin access: admins get staff and superuser, and asking
+        # for either on another role is an error on that box (user_staff_only_admins).
+        if self.role == self.Role.ADMIN:
+            self.is_staff = self.is_superuser = True
+            return
+        flags = (("is_staff", "staff status"), ("is_superuser", "superuser status"))
+        errors = {
+            field: f"Only admins can have {label}; change the role to admin first."
+            for field, label in flags
+            if getattr(self, field)
+        }
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == self.Role.MANAGER
 
     def get_full_name(self) -> str:
         return self.name or self.email

@@ -48,7 +48,8 @@ if PRODUCTION and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django admin on minicrm's own site: admins only, signed in through allauth (accounts.apps).
+    "accounts.apps.MinicrmAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -59,6 +60,9 @@ INSTALLED_APPS = [
     "pgtrigger",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
+    "csp",
     "accounts",
     "crm",
     "audit",
@@ -74,7 +78,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.AdminMFARequiredMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -106,7 +112,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# Shared by every gunicorn worker, because allauth's rate limits count in it: the database
+# (table created by migration accounts/0003) unless CACHE_URL=redis://... says otherwise.
+CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://minicrm_cache")}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -134,6 +142,25 @@ ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="opti
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_ALLOW_SIGNUP = env.bool("ACCOUNT_ALLOW_SIGNUP", default=False)
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# Counted in the default cache; "key" is the email address tried. Exceeding one answers 429.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "signup": "20/m/ip",
+    "change_password": "5/m/user",
+    "reauthenticate": "10/m/user",
+}
+# Two-factor: TOTP apps and recovery codes. Users are created by admins, not by signing up, so
+# an address nobody verified yet must not block enrolment.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="minicrm")
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+MFA_ADAPTER = "accounts.adapters.MFAAdapter"
+# Admins without an authenticator are sent to enrolment before anything else (and cannot
+# remove their last one). On by default in production.
+REQUIRE_MFA_FOR_ADMINS = env.bool("REQUIRE_MFA_FOR_ADMINS", default=PRODUCTION)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -180,6 +207,20 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles and everything else from this origin
+# only, never inline; data: images for the TOTP QR code; no framing, no plugins.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 # Behind a TLS-terminating proxy (Caddy, nginx): SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO
 _proxy_header = env.str("SECURE_PROXY_SSL_HEADER", default="")
 SECURE_PROXY_SSL_HEADER = (_proxy_header, "https") if _proxy_header else None

@@ -13,6 +13,8 @@ from django.db.models import F, Func, TextField
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from .querysets import RecordManager
+
 # Keeps updated_at true for every writer (ORM save, queryset.update(), raw SQL), and only when
 # the row really changed, so a no-op save stays a no-op. A writer that sets updated_at itself
 # (the Mongo import keeps source timestamps) wins. Rows are compared as JSONB without
@@ -75,6 +77,8 @@ class OwnedRecord(models.Model):
     # The source system's id for imported rows (a NextCRM ObjectId); makes imports idempotent.
     legacy_id = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
 
+    objects = RecordManager()
+
     class Meta:
         abstract = True
         ordering = ["-updated_at"]
@@ -96,6 +100,11 @@ class CustomizableRecord(OwnedRecord):
     CUSTOM_FIELDS_ENTITY: str = ""
 
     custom_fields = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    # The owner's teammates may see the record (docs/permissions.md); off means only the
+    # owner, their manager, admins and watchers do.
+    shared_with_team = models.BooleanField(
+        default=False, help_text="Teammates of the owner can see this record."
+    )
 
     class Meta(OwnedRecord.Meta):
         abstract = True
@@ -103,6 +112,14 @@ class CustomizableRecord(OwnedRecord):
             *OwnedRecord.Meta.indexes,
             # Custom field filters: custom_fields @> '{"key": value}'.
             GinIndex(OpClass(F("custom_fields"), name="jsonb_path_ops"), name="%(class)s_cf_gin"),
+            # A sales rep's view of teammates' shared records: owner_id IN (team) AND
+            # shared_with_team, latest first, without reading the unshared rows.
+            models.Index(
+                F("owner"),
+                F("updated_at").desc(),
+                condition=models.Q(shared_with_team=True),
+                name="%(class)s_shared_owner_idx",
+            ),
         ]
         constraints = [
             # Values are keyed by definition: the column always holds one JSON object.

@@ -15,6 +15,7 @@ from crm.search import SearchText, SimpleTsVector
 from .base import CustomizableRecord, OwnedRecord, non_negative, touch_updated_at
 from .deals import Contract, Deal, Invoice
 from .lookups import DocumentType
+from .querysets import RecordManager
 from .parties import Company, Contact, Lead, tags_field
 
 # The CRM records a task or a note can hang off; each is a real foreign key.
@@ -66,6 +67,8 @@ class Section(models.Model):
     title = models.CharField(max_length=255)
     position = models.IntegerField(default=0)
     legacy_id = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+
+    objects = RecordManager()
 
     class Meta:
         ordering = ["board", "position"]
@@ -192,6 +195,8 @@ class TaskComment(models.Model):
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
     legacy_id = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
 
+    objects = RecordManager()
+
     class Meta:
         ordering = ["created_at"]
         triggers = [touch_updated_at]
@@ -243,6 +248,8 @@ class Note(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
     legacy_id = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+
+    objects = RecordManager()
 
     class Meta:
         ordering = ["-created_at"]
