@@ -27,8 +27,9 @@ log() {
 }
 
 # One Python process polls until the deadline, so the bound holds however slow Django's import
-# is, and each attempt's connect timeout is capped by the time left (a dropped packet cannot
-# stretch the wait). The message names host, port and database but never the password.
+# is, and each attempt's connect timeout follows the time left (libpq's floor is 2 s), so a
+# dropped packet cannot stretch the wait. Messages name host, port and database, never the
+# password.
 wait_for_database() {
     "$PYTHON" - <<'PY'
 import os
@@ -46,23 +47,26 @@ where = f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 attempts = 0
 while True:
     attempts += 1
-    db["OPTIONS"]["connect_timeout"] = max(1, min(5, int(deadline - time.monotonic())))
+    db["OPTIONS"]["connect_timeout"] = max(2, min(5, round(deadline - time.monotonic())))
     try:
         connection.ensure_connection()
     except OperationalError as exc:
-        last_error = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
-        if time.monotonic() + 1 > deadline:
+        last_error = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             print(
                 f"entrypoint: gave up waiting for the database at {where} after {timeout:g}s "
-                f"({attempts} attempts). Last error: {last_error}. Check DATABASE_URL and that "
-                "the database server is running (docker compose ps).",
+                f"({attempts} attempts).\n"
+                f"entrypoint: last error: {last_error}\n"
+                "entrypoint: check DATABASE_URL and that the database server is running "
+                "(docker compose ps; docker compose logs db).",
                 file=sys.stderr,
             )
             sys.exit(1)
         if attempts == 1:
             print(f"entrypoint: waiting up to {timeout:g}s for the database at {where} ...",
                   file=sys.stderr, flush=True)
-        time.sleep(1)
+        time.sleep(min(1.0, remaining))
     else:
         print(f"entrypoint: database at {where} is up.", file=sys.stderr)
         break
