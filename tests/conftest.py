@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from django.conf import settings
@@ -53,3 +54,64 @@ def fresh_database_url(django_db_setup: None, django_db_blocker) -> Iterator[str
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- Personas for access tests (docs/permissions.md) ---------------------------------------
+# sales_rep, teammate and manager share `home_team`; outsider is on `other_team`; admin_user
+# has no team (admins see everything). admin_user also replaces pytest-django's fixture of the
+# same name, so `admin_client` signs in as this role=admin superuser. Every persona's password
+# is accounts.factories.DEFAULT_PASSWORD.
+
+if TYPE_CHECKING:
+    from accounts.models import Team, User
+
+
+@pytest.fixture
+def home_team(db: None) -> Team:
+    from accounts.factories import TeamFactory
+
+    return TeamFactory(name="Home team")
+
+
+@pytest.fixture
+def other_team(db: None) -> Team:
+    from accounts.factories import TeamFactory
+
+    return TeamFactory(name="Other team")
+
+
+@pytest.fixture
+def sales_rep(home_team: Team) -> User:
+    from accounts.factories import UserFactory
+
+    return UserFactory(email="sales.rep@example.com", name="Sally Rep", team=home_team)
+
+
+@pytest.fixture
+def teammate(home_team: Team) -> User:
+    from accounts.factories import UserFactory
+
+    return UserFactory(email="teammate@example.com", name="Tom Mate", team=home_team)
+
+
+@pytest.fixture
+def outsider(other_team: Team) -> User:
+    from accounts.factories import UserFactory
+
+    return UserFactory(email="outsider@example.com", name="Olga Outside", team=other_team)
+
+
+@pytest.fixture
+def manager(home_team: Team) -> User:
+    from accounts.factories import UserFactory
+
+    return UserFactory(
+        email="manager@example.com", name="Mona Manager", team=home_team, manager=True
+    )
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    from accounts.factories import UserFactory
+
+    return UserFactory(email="admin@example.com", name="Ada Admin", team=None, admin=True)
