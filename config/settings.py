@@ -196,6 +196,8 @@ STORAGES = {
 # Custom field values are JSONB; this caps what one record may carry.
 CUSTOM_FIELDS_MAX_BYTES = env.int("CUSTOM_FIELDS_MAX_BYTES", default=16_384)
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
+# List pages and admin estimate counts above this many rows instead of running COUNT(*).
+ESTIMATED_COUNT_THRESHOLD = env.int("ESTIMATED_COUNT_THRESHOLD", default=10_000)
 
 # Security. Production values pass `manage.py check --deploy`.
 SESSION_COOKIE_HTTPONLY = True

@@ -1,0 +1,6 @@
+"""Django admin for the CRM: one module per area, all built on CrmModelAdmin (base.py).
+
+Importing the modules registers their admins; Django's autodiscover imports this package.
+"""
+
+from . import deals, lookups, parties, work  # noqa: F401

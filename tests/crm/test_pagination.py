@@ -1,0 +1,115 @@
+"""EstimatedCountPaginator: estimates from PostgreSQL on large tables, exact counts on small."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from crm.models import Industry
+from crm.pagination import EstimatedCountPaginator
+
+
+def _add_industries(count: int, start: int = 0) -> None:
+    Industry.objects.bulk_create(
+        Industry(name=f"Industry {i:05d}", position=i) for i in range(start, start + count)
+    )
+
+
+def _analyze() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE crm_industry")
+
+
+def _count(queryset) -> tuple[EstimatedCountPaginator, int, list[str]]:
+    paginator = EstimatedCountPaginator(queryset, 25)
+    with CaptureQueriesContext(connection) as ctx:
+        count = paginator.count
+    return paginator, count, [q["sql"] for q in ctx.captured_queries]
+
+
+def _counted(statements: list[str]) -> bool:
+    return any("COUNT(" in sql.upper() for sql in statements)
+
+
+@pytest.fixture
+def low_threshold(settings) -> None:
+    settings.ESTIMATED_COUNT_THRESHOLD = 100
+
+
+@pytest.mark.django_db
+def test_unfiltered_large_table_uses_catalog_statistics_not_count(low_threshold) -> None:
+    _add_industries(500)
+    _analyze()
+
+    paginator, count, statements = _count(Industry.objects.all())
+
+    assert count == 500  # ANALYZE read the whole (small) table
+    assert paginator.count_is_estimated
+    assert len(statements) == 1
+    assert "pg_class" in statements[0]
+    assert not _counted(statements)
+    assert paginator.num_pages == 20
+
+
+@pytest.mark.django_db
+def test_estimate_follows_rows_added_since_the_last_analyze(low_threshold) -> None:
+    # A bulk import lands between autovacuum runs: the stale reltuples is scaled by the
+    # table's current size, as the planner does, instead of being trusted as is.
+    _add_industries(2000)
+    _analyze()
+    _add_industries(2000, start=2000)
+
+    paginator, count, statements = _count(Industry.objects.all())
+
+    assert 3000 < count < 5000
+    assert paginator.count_is_estimated
+    assert not _counted(statements)
+
+
+@pytest.mark.django_db
+def test_filtered_large_queryset_uses_the_planner_estimate(low_threshold) -> None:
+    _add_industries(1000)
+    _analyze()
+
+    paginator, count, statements = _count(Industry.objects.filter(position__gte=500))
+
+    assert 300 < count < 700  # the planner's estimate of 500 matching rows
+    assert paginator.count_is_estimated
+    assert statements[0].startswith("EXPLAIN (FORMAT JSON)")
+    assert not _counted(statements)
+
+
+@pytest.mark.django_db
+def test_small_counts_are_exact(low_threshold) -> None:
+    _add_industries(1000)
+    _analyze()
+
+    paginator, count, statements = _count(Industry.objects.filter(position__lt=7))
+
+    assert count == 7
+    assert not paginator.count_is_estimated
+    assert _counted(statements)
+
+
+@pytest.mark.django_db
+def test_small_table_is_counted_exactly_with_the_default_threshold() -> None:
+    _add_industries(30)
+    _analyze()
+
+    paginator, count, _ = _count(Industry.objects.all())
+
+    assert count == 30
+    assert not paginator.count_is_estimated
+
+
+@pytest.mark.django_db
+def test_queryset_that_cannot_match_counts_zero_without_a_query() -> None:
+    _, count, statements = _count(Industry.objects.filter(pk__in=[]))
+
+    assert count == 0
+    assert statements == []
+
+
+def test_plain_lists_are_counted_by_length() -> None:
+    assert EstimatedCountPaginator(list(range(42)), 10).count == 42
