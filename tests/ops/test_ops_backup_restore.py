@@ -97,14 +97,16 @@ def demo_site(
     base_env: Mapping[str, str],
     pg_bin: Path,
     database_factory: Callable[..., str],
+    served_app,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[DemoSite]:
+    # A copy of the database the entrypoint migrated (see conftest): migrating again is slow.
     tmp = tmp_path_factory.mktemp("demo-site")
-    database_url = database_factory()
+    database_url = database_factory(template=ops.database_name(served_app.database_url))
     media = tmp / "media"
     media.mkdir()
     env = base_env | {"DATABASE_URL": database_url, "MEDIA_ROOT": str(media)}
-    ops.manage(env, "migrate", "--noinput")
+    ops.manage(env, "migrate", "--noinput")  # a no-op, unless the copy missed something
     ops.manage(
         env, "seed_demo", "--companies", "6", "--contacts", "20", "--leads", "6", "--deals", "8",
         "--seed", "7",
@@ -233,15 +235,17 @@ def test_restore_with_force_replaces_what_is_there(
 
 
 def _pg_restore_that_breaks(directory: Path, pg_bin: Path, how: str) -> Path:
-    """PG_BIN with the real psql and a pg_restore whose SQL breaks 400 lines in (after the
-    wipe, among the CREATE TABLEs): it dies there, or a statement there fails."""
+    """PG_BIN with the real psql and a pg_restore whose SQL breaks after the wipe: it dies 400
+    lines in, or a statement fails where the data starts (every table created by then)."""
     directory.mkdir()
     (directory / "psql").symlink_to(pg_bin / "psql")
     real = pg_bin / "pg_restore"
     if how == "pg_restore dies midway":
         generate = f'"{real}" "$@" | head -n 400\nexit 1\n'
     else:
-        generate = f'"{real}" "$@" | awk \'NR == 400 {{ print "SELECT 1/0;" }} {{ print }}\'\n'
+        # Before the first COPY: a statement boundary (not inside a function body).
+        fail_at_data = '!done && /^COPY / { print "SELECT 1/0;"; done = 1 } { print }'
+        generate = f'"{real}" "$@" | awk \'{fail_at_data}\'\n'
     fake = directory / "pg_restore"
     fake.write_text(
         "#!/usr/bin/env bash\n"
@@ -275,21 +279,22 @@ def test_a_failing_restore_leaves_the_database_as_it_was(
 
 
 def test_restore_refuses_a_backup_that_fails_its_checksums(
-    ops, base_env, pg_bin, demo_site: DemoSite, database_factory, tmp_path: Path
+    ops, base_env, pg_bin, demo_site: DemoSite, tmp_path: Path
 ) -> None:
     damaged = tmp_path / demo_site.backup.name
     shutil.copytree(demo_site.backup, damaged)
     with (damaged / "media.tar.gz").open("r+b") as fh:
         fh.seek(100)
         fh.write(b"\0\0\0\0")
-    database_url = database_factory()
-    env = script_env(base_env, pg_bin, database_url, tmp_path / "media")
+    env = script_env(base_env, pg_bin, demo_site.database_url, tmp_path / "media")
 
-    result = ops.run(["bash", str(ops.scripts / "restore.sh"), str(damaged)], env)
+    # Even with --force: a damaged backup is refused before anything is touched.
+    result = ops.run(["bash", str(ops.scripts / "restore.sh"), "--force", str(damaged)], env)
 
     assert result.returncode != 0
     assert "fails its checksums" in result.stderr
-    assert snapshot(database_url)["rows"] == {}
+    assert snapshot(demo_site.database_url) == demo_site.snapshot
+    assert not (tmp_path / "media").exists()
 
 
 def _fake_pg_dump_killed_halfway(directory: Path, pg_bin: Path) -> Path:
@@ -309,11 +314,11 @@ def _fake_pg_dump_killed_halfway(directory: Path, pg_bin: Path) -> Path:
 
 @pytest.mark.parametrize("failure", ["pg_dump killed", "bad DATABASE_URL", "missing MEDIA_ROOT"])
 def test_a_failed_backup_leaves_no_file_behind(
-    ops, base_env, pg_bin, database_factory, tmp_path: Path, failure: str
+    ops, base_env, pg_bin, demo_site: DemoSite, tmp_path: Path, failure: str
 ) -> None:
     media = tmp_path / "media"
     media.mkdir()
-    env = script_env(base_env, pg_bin, database_factory(), media)
+    env = script_env(base_env, pg_bin, demo_site.database_url, media)
     if failure == "pg_dump killed":
         env["PG_BIN"] = str(_fake_pg_dump_killed_halfway(tmp_path / "fakebin", pg_bin))
     elif failure == "bad DATABASE_URL":
@@ -332,7 +337,7 @@ def test_a_failed_backup_leaves_no_file_behind(
 
 
 def test_backup_rotation_keeps_the_newest_and_clears_stale_partials(
-    ops, base_env, pg_bin, database_factory, tmp_path: Path
+    ops, base_env, pg_bin, demo_site: DemoSite, tmp_path: Path
 ) -> None:
     media = tmp_path / "media"
     media.mkdir()
@@ -342,7 +347,7 @@ def test_backup_rotation_keeps_the_newest_and_clears_stale_partials(
         (backups / f"minicrm-{stamp}").mkdir()
     (backups / ".minicrm-20240302T000000Z.partial").mkdir()  # from a run killed with SIGKILL
     (backups / "notes.txt").write_text("not ours to delete")
-    env = script_env(base_env, pg_bin, database_factory(), media)
+    env = script_env(base_env, pg_bin, demo_site.database_url, media)
 
     result = ops.run(
         ["bash", str(ops.scripts / "backup.sh"), "--dir", str(backups), "--keep", "2"], env
