@@ -151,6 +151,7 @@ def test_password_change_applies_the_validators(client, sales_rep) -> None:
         ("password123", "too common"),
         ("1234567890123", "entirely numeric"),
         ("sales.rep@example.com", "too similar"),
+        ("Sally Rep!", "too similar"),
     ],
 )
 def test_password_validators_are_on(password, reason, sales_rep) -> None:
