@@ -47,8 +47,13 @@ def _clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
             raise ValueError("must be a whole number")
         if isinstance(value, int):
             return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value.strip())
+        if isinstance(value, str):
+            # int() is the parser: str.isdigit() lets through "--5" and "²", which int()
+            # then refuses with a message about Python, not about the field.
+            try:
+                return int(value.strip())
+            except ValueError:
+                raise ValueError("must be a whole number") from None
         if isinstance(value, float) and value.is_integer():
             return int(value)
         raise ValueError("must be a whole number")
@@ -130,6 +135,7 @@ def validate_custom_fields(
 
     errors: list[str] = []
     cleaned: dict[str, Any] = {}
+    invalid: set[str] = set()
     for key, value in values.items():
         definition = definitions.get(key)
         if definition is None:
@@ -141,10 +147,15 @@ def validate_custom_fields(
             cleaned[key] = _clean_value(definition, value)
         except ValueError as exc:
             errors.append(f"{definition.label} {exc}.")
+            invalid.add(key)
     for key, definition in definitions.items():
-        if definition.required and key not in cleaned:
+        # A required field given a bad value already has its error; "is required" would be
+        # wrong there, since the user did fill it in.
+        if definition.required and key not in cleaned and key not in invalid:
             errors.append(f"{definition.label} is required.")
-    size = len(json.dumps(cleaned, default=str).encode())
+    # Measured as PostgreSQL stores it (UTF-8), not as \uXXXX escapes, which would count
+    # accented and non-Latin text two to three times over.
+    size = len(json.dumps(cleaned, default=str, ensure_ascii=False).encode())
     if size > settings.CUSTOM_FIELDS_MAX_BYTES:
         errors.append(
             f"Custom fields take {size} bytes; the limit is {settings.CUSTOM_FIELDS_MAX_BYTES}."

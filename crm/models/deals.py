@@ -113,7 +113,15 @@ class Deal(CustomizableRecord):
         super().clean()
         # Mirrors the composite foreign key deal(stage_id, pipeline_id) -> stage(id, pipeline_id)
         # so a form shows a field error instead of an IntegrityError.
-        if self.stage_id and self.pipeline_id and self.stage.pipeline_id != self.pipeline_id:
+        if not (self.stage_id and self.pipeline_id):
+            return
+        try:
+            stage_pipeline_id = self.stage.pipeline_id
+        except Stage.DoesNotExist:
+            # A stage id that matches no row: clean_fields() already reports it on `stage`;
+            # letting DoesNotExist escape would turn a form error into a 500.
+            return
+        if stage_pipeline_id != self.pipeline_id:
             raise ValidationError({"stage": "This stage belongs to another pipeline."})
 
 
