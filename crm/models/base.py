@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pgtrigger
 from django.conf import settings
@@ -20,6 +21,8 @@ from .querysets import RecordManager
 # (the Mongo import keeps source timestamps) wins. Rows are compared as JSONB without
 # search_text: in a BEFORE trigger a stored generated column is still NULL in NEW, and
 # PostgreSQL refuses whole-row NEW references in WHEN on such tables.
+# statement_timestamp(), not now(): now() is the transaction's start, so a row created and then
+# changed in one transaction (a service, a request) got an updated_at before its created_at.
 touch_updated_at = pgtrigger.Trigger(
     name="touch_updated_at",
     when=pgtrigger.Before,
@@ -27,9 +30,25 @@ touch_updated_at = pgtrigger.Trigger(
     condition=pgtrigger.Condition("OLD.updated_at IS NOT DISTINCT FROM NEW.updated_at"),
     func=(
         "IF (to_jsonb(OLD) - 'search_text') IS DISTINCT FROM (to_jsonb(NEW) - 'search_text') "
-        "THEN NEW.updated_at := now(); END IF; RETURN NEW;"
+        "THEN NEW.updated_at := statement_timestamp(); END IF; RETURN NEW;"
     ),
 )
+
+
+class TouchedRecord(models.Model):
+    """A model whose updated_at the touch_updated_at trigger keeps (declared in its Meta)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        updating = not self._state.adding
+        super().save(*args, **kwargs)
+        if updating:
+            # The trigger may have moved updated_at in the row but not on this instance. A
+            # later save() would write the stale value back, which the trigger must keep as
+            # "set by the writer", silently rolling updated_at back.
+            self.refresh_from_db(fields=["updated_at"])
 
 
 def currency_check(field: str, name: str) -> models.CheckConstraint:
@@ -61,7 +80,7 @@ def default_currency() -> str:
     return settings.DEFAULT_CURRENCY
 
 
-class OwnedRecord(models.Model):
+class OwnedRecord(TouchedRecord):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -12,7 +12,13 @@ from django.utils import timezone
 
 from crm.search import SearchText, SimpleTsVector
 
-from .base import CustomizableRecord, OwnedRecord, non_negative, touch_updated_at
+from .base import (
+    CustomizableRecord,
+    OwnedRecord,
+    TouchedRecord,
+    non_negative,
+    touch_updated_at,
+)
 from .deals import Contract, Deal, Invoice
 from .lookups import DocumentType
 from .querysets import RecordManager
@@ -177,7 +183,7 @@ class Task(CustomizableRecord):
         return self.title
 
 
-class TaskComment(models.Model):
+class TaskComment(TouchedRecord):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     task = models.ForeignKey(
         Task, on_delete=models.CASCADE, related_name="comments", db_index=False
@@ -210,7 +216,7 @@ class TaskComment(models.Model):
         return self.body[:60]
 
 
-class Note(models.Model):
+class Note(TouchedRecord):
     """A note on exactly one CRM record."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
