@@ -115,3 +115,21 @@ def test_creating_an_admin_in_the_admin_gives_staff_access(client, admin_user) -
     assert response.status_code == 302, response.context["adminform"].form.errors
     created = User.objects.get(email="new.admin@example.com")
     assert created.is_staff and created.is_superuser
+
+
+def test_refusals_use_the_apps_403_page(client, sales_rep) -> None:
+    client.force_login(sales_rep)
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "You can't do that" in html
+    assert "/static/css/app.css" in html
+
+
+def test_unknown_pages_use_the_apps_404_page_and_say_the_same_for_hidden_ones(
+    client, sales_rep
+) -> None:
+    client.force_login(sales_rep)
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "nothing you have access to" in response.content.decode()
