@@ -4,25 +4,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("accounts", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='team',
-            name='sales_can_edit_shared',
-            field=models.BooleanField(default=False, help_text='Sales reps may edit (not delete) records their teammates shared with the team.', verbose_name='sales can edit shared records'),
+            model_name="team",
+            name="sales_can_edit_shared",
+            field=models.BooleanField(
+                default=False,
+                help_text="Sales reps may edit (not delete) records their teammates shared with the team.",
+                verbose_name="sales can edit shared records",
+            ),
         ),
         migrations.AlterField(
-            model_name='user',
-            name='is_staff',
-            field=models.BooleanField(default=False, help_text='Can sign in to Django admin (admins only: follows the role).'),
+            model_name="user",
+            name="is_staff",
+            field=models.BooleanField(
+                default=False,
+                help_text="Can sign in to Django admin (admins only: follows the role).",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(('role', 'admin'), models.Q(('is_staff', False), ('is_superuser', False)), _connector='OR'), name='user_staff_only_admins'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("role", "admin"),
+                    models.Q(("is_staff", False), ("is_superuser", False)),
+                    _connector="OR",
+                ),
+                name="user_staff_only_admins",
+            ),
         ),
     ]

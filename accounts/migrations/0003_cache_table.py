@@ -22,9 +22,7 @@ def drop_cache_tables(apps, schema_editor):
     for alias in settings.CACHES:
         cache = caches[alias]
         if isinstance(cache, DatabaseCache):
-            schema_editor.execute(
-                f"DROP TABLE IF EXISTS {schema_editor.quote_name(cache._table)}"
-            )
+            schema_editor.execute(f"DROP TABLE IF EXISTS {schema_editor.quote_name(cache._table)}")
 
 
 class Migration(migrations.Migration):

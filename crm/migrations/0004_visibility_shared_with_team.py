@@ -5,83 +5,138 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0003_deal_stage_in_pipeline'),
+        ("crm", "0003_deal_stage_in_pipeline"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='company',
-            name='shared_with_team',
-            field=models.BooleanField(default=False, help_text='Teammates of the owner can see this record.'),
+            model_name="company",
+            name="shared_with_team",
+            field=models.BooleanField(
+                default=False, help_text="Teammates of the owner can see this record."
+            ),
         ),
         migrations.AddField(
-            model_name='contact',
-            name='shared_with_team',
-            field=models.BooleanField(default=False, help_text='Teammates of the owner can see this record.'),
+            model_name="contact",
+            name="shared_with_team",
+            field=models.BooleanField(
+                default=False, help_text="Teammates of the owner can see this record."
+            ),
         ),
         migrations.AddField(
-            model_name='contract',
-            name='shared_with_team',
-            field=models.BooleanField(default=False, help_text='Teammates of the owner can see this record.'),
+            model_name="contract",
+            name="shared_with_team",
+            field=models.BooleanField(
+                default=False, help_text="Teammates of the owner can see this record."
+            ),
         ),
         migrations.AddField(
-            model_name='deal',
-            name='shared_with_team',
-            field=models.BooleanField(default=False, help_text='Teammates of the owner can see this record.'),
+            model_name="deal",
+            name="shared_with_team",
+            field=models.BooleanField(
+                default=False, help_text="Teammates of the owner can see this record."
+            ),
         ),
         migrations.AddField(
-            model_name='document',
-            name='shared_with_team',
-            field=models.BooleanField(default=False, help_text='Teammates of the owner can see this record.'),
+            model_name="document",
+            name="shared_with_team",
+            field=models.BooleanField(
+                default=False, help_text="Teammates of the owner can see this record."
+            ),
         ),
         migrations.AddField(
-            model_name='invoice',
-            name='shared_with_team',
-            field=models.BooleanField(default=False, help_text='Teammates of the owner can see this record.'),
+            model_name="invoice",
+            name="shared_with_team",
+            field=models.BooleanField(
+                default=False, help_text="Teammates of the owner can see this record."
+            ),
         ),
         migrations.AddField(
-            model_name='lead',
-            name='shared_with_team',
-            field=models.BooleanField(default=False, help_text='Teammates of the owner can see this record.'),
+            model_name="lead",
+            name="shared_with_team",
+            field=models.BooleanField(
+                default=False, help_text="Teammates of the owner can see this record."
+            ),
         ),
         migrations.AddField(
-            model_name='task',
-            name='shared_with_team',
-            field=models.BooleanField(default=False, help_text='Teammates of the owner can see this record.'),
+            model_name="task",
+            name="shared_with_team",
+            field=models.BooleanField(
+                default=False, help_text="Teammates of the owner can see this record."
+            ),
         ),
         migrations.AddIndex(
-            model_name='company',
-            index=models.Index(models.F('owner'), models.OrderBy(models.F('updated_at'), descending=True), condition=models.Q(('shared_with_team', True)), name='company_shared_owner_idx'),
+            model_name="company",
+            index=models.Index(
+                models.F("owner"),
+                models.OrderBy(models.F("updated_at"), descending=True),
+                condition=models.Q(("shared_with_team", True)),
+                name="company_shared_owner_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(models.F('owner'), models.OrderBy(models.F('updated_at'), descending=True), condition=models.Q(('shared_with_team', True)), name='contact_shared_owner_idx'),
+            model_name="contact",
+            index=models.Index(
+                models.F("owner"),
+                models.OrderBy(models.F("updated_at"), descending=True),
+                condition=models.Q(("shared_with_team", True)),
+                name="contact_shared_owner_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contract',
-            index=models.Index(models.F('owner'), models.OrderBy(models.F('updated_at'), descending=True), condition=models.Q(('shared_with_team', True)), name='contract_shared_owner_idx'),
+            model_name="contract",
+            index=models.Index(
+                models.F("owner"),
+                models.OrderBy(models.F("updated_at"), descending=True),
+                condition=models.Q(("shared_with_team", True)),
+                name="contract_shared_owner_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='deal',
-            index=models.Index(models.F('owner'), models.OrderBy(models.F('updated_at'), descending=True), condition=models.Q(('shared_with_team', True)), name='deal_shared_owner_idx'),
+            model_name="deal",
+            index=models.Index(
+                models.F("owner"),
+                models.OrderBy(models.F("updated_at"), descending=True),
+                condition=models.Q(("shared_with_team", True)),
+                name="deal_shared_owner_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='document',
-            index=models.Index(models.F('owner'), models.OrderBy(models.F('updated_at'), descending=True), condition=models.Q(('shared_with_team', True)), name='document_shared_owner_idx'),
+            model_name="document",
+            index=models.Index(
+                models.F("owner"),
+                models.OrderBy(models.F("updated_at"), descending=True),
+                condition=models.Q(("shared_with_team", True)),
+                name="document_shared_owner_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(models.F('owner'), models.OrderBy(models.F('updated_at'), descending=True), condition=models.Q(('shared_with_team', True)), name='invoice_shared_owner_idx'),
+            model_name="invoice",
+            index=models.Index(
+                models.F("owner"),
+                models.OrderBy(models.F("updated_at"), descending=True),
+                condition=models.Q(("shared_with_team", True)),
+                name="invoice_shared_owner_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(models.F('owner'), models.OrderBy(models.F('updated_at'), descending=True), condition=models.Q(('shared_with_team', True)), name='lead_shared_owner_idx'),
+            model_name="lead",
+            index=models.Index(
+                models.F("owner"),
+                models.OrderBy(models.F("updated_at"), descending=True),
+                condition=models.Q(("shared_with_team", True)),
+                name="lead_shared_owner_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(models.F('owner'), models.OrderBy(models.F('updated_at'), descending=True), condition=models.Q(('shared_with_team', True)), name='task_shared_owner_idx'),
+            model_name="task",
+            index=models.Index(
+                models.F("owner"),
+                models.OrderBy(models.F("updated_at"), descending=True),
+                condition=models.Q(("shared_with_team", True)),
+                name="task_shared_owner_idx",
+            ),
         ),
     ]

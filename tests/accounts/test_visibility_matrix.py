@@ -71,9 +71,7 @@ def task_factory(**kwargs: Any) -> crm.Task:
 
 
 def note_world(p: People) -> dict[str, Model]:
-    company = {
-        label: obj for label, obj in owned_world(f.CompanyFactory, p, watchers=True).items()
-    }
+    company = owned_world(f.CompanyFactory, p, watchers=True)
     return {
         "on_own": f.NoteFactory(company=company["own"], author=p.sales_rep),
         "on_own_by_teammate": f.NoteFactory(company=company["own"], author=p.teammate),
