@@ -267,3 +267,15 @@ def test_list_filters_are_answered_from_indexes_without_subplans(
     # Ids are literal arrays, so no per-row subplan; the owner indexes serve the arms.
     assert "SubPlan" not in plan, plan
     assert "company_owner_upd_idx" in plan or "company_shared_owner_idx" in plan, plan
+
+
+def test_request_user_as_the_middleware_gives_it_works_too(sales_rep, teammate) -> None:
+    from django.utils.functional import SimpleLazyObject
+
+    shared = f.CompanyFactory(owner=teammate, shared_with_team=True)
+    lazy_user = SimpleLazyObject(lambda: sales_rep)
+    request = RequestFactory().get("/")
+    request.user = lazy_user
+    assert permissions.get_object_for_user_or_404(request, crm.Company, shared.pk) == shared
+    assert list(crm.Company.objects.visible_to(lazy_user)) == [shared]
+    assert not permissions.can_edit(lazy_user, shared)
