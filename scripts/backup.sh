@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
         --dir) backup_dir="${2:?--dir needs a directory}"; shift 2 ;;
         --keep) keep="${2:?--keep needs a number}"; shift 2 ;;
         --no-media) with_media=false; shift ;;
-        -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) die "unknown argument: $1 (see --help)" ;;
     esac
 done

@@ -7,7 +7,7 @@
 #                then exec gunicorn. A failed migration stops here: no server on a
 #                half-migrated database.
 #   runserver    the same preparation, then Django's development server (docker-compose.yml).
-#   prepare      the preparation only, then exit (e.g. before an upgrade, to see it succeed).
+#   prepare      the preparation only, then exit (migrate without serving, in a one-off run).
 #   healthcheck  GET /healthz on this container; exit 0 when it answers 200 (Docker HEALTHCHECK).
 #   anything else is exec'd as given: `docker compose run --rm web python manage.py shell`.
 #
@@ -105,7 +105,7 @@ if password:
         print("entrypoint: DJANGO_SUPERUSER_PASSWORD refused: " + " ".join(exc.messages),
               file=sys.stderr)
         sys.exit(1)
-call_command("createsuperuser", interactive=False, verbosity=0)
+call_command("createsuperuser", interactive=False, verbosity=0, **{User.USERNAME_FIELD: email})
 note = "" if password else " without a password (set one: manage.py changepassword)"
 print(f"entrypoint: created superuser {email}{note}.", file=sys.stderr)
 PY

@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --force) force=true; shift ;;
         --no-media) with_media=false; shift ;;
-        -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         -*) die "unknown option: $1 (see --help)" ;;
         *)
             [ -z "$backup" ] || die "one backup at a time (got '$backup' and '$1')"

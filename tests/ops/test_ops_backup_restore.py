@@ -129,7 +129,9 @@ def demo_site(
     )
 
 
-def script_env(base_env: Mapping[str, str], pg_bin: Path, database_url: str, media: Path):
+def script_env(
+    base_env: Mapping[str, str], pg_bin: Path, database_url: str, media: Path
+) -> dict[str, str]:
     return base_env | {
         "DATABASE_URL": database_url,
         "MEDIA_ROOT": str(media),

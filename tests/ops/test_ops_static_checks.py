@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -35,7 +36,9 @@ def test_hadolint_does_report_errors(ops, base_env: Mapping[str, str], tmp_path:
     assert "DL3021" in result.stdout
 
 
-def _compose(ops, env: Mapping[str, str], project_dir: Path, file: str, *args: str):
+def _compose(
+    ops, env: Mapping[str, str], project_dir: Path, file: str, *args: str
+) -> subprocess.CompletedProcess[str]:
     """Run Compose on one of our files with a scratch project directory, so a developer's own
     .env in the checkout cannot change the outcome."""
     compose = ops.require_tool("docker-compose", "validates the compose files")
