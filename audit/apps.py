@@ -15,7 +15,7 @@ def _sync_after_migrate(sender: AppConfig, using: str, apps: Any = None, **kwarg
 
     connection = connections[using]
     applied = MigrationRecorder(connection).applied_migrations()
-    if ("audit", "0002_audit_triggers") not in applied:
+    if ("audit", "0003_statement_level_triggers") not in applied:
         return  # migrated back below the triggers, or not there yet
     sync_audit_triggers(apps or sender.apps, connection)
 

@@ -203,7 +203,7 @@ DROP FUNCTION public.audit_prune(timestamptz);
 DROP FUNCTION public.audit_bulk_begin(text, jsonb);
 DROP FUNCTION public.audit_refuse_change();
 DROP FUNCTION public.audit_log_truncate();
-DROP FUNCTION public.audit_log_row();
+DROP FUNCTION IF EXISTS public.audit_log_row();  -- dropped by 0003 on the way up
 DROP FUNCTION public.audit_bulk_is_open(text);
 DROP FUNCTION public.audit_context();
 """
