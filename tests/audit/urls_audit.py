@@ -1,0 +1,54 @@
+"""URLs for the audit tests: views that write, and a throwaway admin site whose Company and
+Contact admins use AuditHistoryAdminMixin (crm's own admin is wired by the CRM admin code)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import login
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from audit.admin import AuditEventAdmin, AuditHistoryAdminMixin
+from audit.models import AuditEvent
+from config import urls as project_urls
+from crm.models import Company, Contact
+
+site = admin.AdminSite(name="audit_test_admin")
+
+
+class CompanyHistoryAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
+    pass
+
+
+class ContactHistoryAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
+    history_page_size = 2
+
+
+site.register(Company, CompanyHistoryAdmin)
+site.register(Contact, ContactHistoryAdmin)
+site.register(AuditEvent, AuditEventAdmin)
+
+
+@require_POST
+def create_company(request: HttpRequest) -> HttpResponse:
+    company = Company.objects.create(name=request.POST["name"])
+    return HttpResponse(str(company.pk))
+
+
+@require_POST
+def sign_in_then_create(request: HttpRequest) -> HttpResponse:
+    Company.objects.create(name="Before sign-in")
+    user = User.objects.get(email=request.POST["email"])
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    Company.objects.create(name="After sign-in")
+    return HttpResponse("ok")
+
+
+urlpatterns = [
+    path("test-admin/", site.urls),
+    path("company/", create_company),
+    path("sign-in-then-create/", sign_in_then_create),
+    *project_urls.urlpatterns,  # admin, allauth: the admin templates link to both
+]
