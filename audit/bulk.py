@@ -29,6 +29,8 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from audit.context import apply_now
+
 BEGIN_SQL = "SELECT public.audit_bulk_begin(%s, %s::jsonb)"
 END_SQL = "SELECT set_config('minicrm.audit_bulk', '', true)"
 
@@ -45,6 +47,7 @@ def audit_bulk_batch(
     """
     connection = connections[using]
     with transaction.atomic(using=using):
+        apply_now(using)  # the summary entry carries the user and request or command
         with connection.cursor() as cursor:
             payload = json.dumps(details or {}, cls=DjangoJSONEncoder)
             cursor.execute(BEGIN_SQL, [description, payload])

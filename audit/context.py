@@ -10,23 +10,25 @@ into the next request on a pooled connection.
 command wrapper (one command) each open one; code never calls set_config itself. Inside the
 block, a connection execute wrapper makes sure every transaction that writes carries the
 context:
-- inside `transaction.atomic()`: one extra `SELECT set_config(...)` when the transaction starts
-  (or when the context changes mid-transaction, e.g. a test calling a command);
+- inside `transaction.atomic()`: one extra `SELECT set_config(...)` before the transaction's
+  first write (again if the context changes mid-transaction, e.g. a test calling a command);
 - in autocommit mode, a write statement is its own transaction, so it is wrapped in a short
-  `atomic()` with the set_config first. Reads are never touched, and neither is DDL (a
-  `CREATE INDEX CONCURRENTLY` must stay outside any transaction).
+  `atomic()` with the set_config first.
+Reads cost nothing (a request that only reads never even loads request.user), and DDL is left
+alone (a `CREATE INDEX CONCURRENTLY` must stay outside any transaction).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg.pq import TransactionStatus
 
@@ -34,7 +36,8 @@ SETTING = "minicrm.audit_context"
 SET_SQL = "SELECT set_config('minicrm.audit_context', %s, true)"
 
 # Statements that write rows (or empty a table) and so need the context in their transaction.
-WRITE_KEYWORDS = ("INSERT", "UPDATE", "DELETE", "MERGE", "WITH", "TRUNCATE", "COPY")
+WRITE_KEYWORDS = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "WITH", "TRUNCATE", "COPY"})
+_FIRST_WORD = re.compile(r"\s*(\w+)")
 
 ContextSource = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
 
@@ -75,39 +78,54 @@ def _apply(connection: BaseDatabaseWrapper, payload: str) -> None:
 
 
 def _is_write(sql: Any) -> bool:
-    head = str(sql).lstrip().split(None, 1)
-    return bool(head) and head[0].upper() in WRITE_KEYWORDS
+    head = _FIRST_WORD.match(sql if isinstance(sql, str) else str(sql))
+    return head is not None and head.group(1).upper() in WRITE_KEYWORDS
 
 
 def _inject_context(
     execute: Callable[..., Any], sql: Any, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
-    """Execute wrapper: put the active context into the statement's transaction."""
+    """Execute wrapper: put the active context into the transaction of each write."""
     connection = context["connection"]
     state = _state(connection)
-    if state.busy:
-        return execute(sql, params, many, context)
-    # Computing the payload may itself query (request.user); those queries pass straight through.
-    state.busy = True
-    try:
-        payload = current_payload()
-    finally:
-        state.busy = False
     status = connection.connection.info.transaction_status
     if status == TransactionStatus.IDLE:
         state.applied = ""  # whatever was set belonged to a finished transaction
+    if state.busy or not _is_write(sql):
+        return execute(sql, params, many, context)
+    payload = _payload(state)
+    if status == TransactionStatus.IDLE and connection.get_autocommit():
         if not payload:
             return execute(sql, params, many, context)
-        if connection.get_autocommit():
-            if not _is_write(sql):
-                return execute(sql, params, many, context)
-            with transaction.atomic(using=connection.alias):
-                _apply(connection, payload)
-                return execute(sql, params, many, context)
-        _apply(connection, payload)
-    elif status == TransactionStatus.INTRANS and state.applied != payload:
+        # A write in autocommit mode is its own transaction: give it one to carry the context.
+        with transaction.atomic(using=connection.alias):
+            _apply(connection, payload)
+            return execute(sql, params, many, context)
+    if status in (TransactionStatus.IDLE, TransactionStatus.INTRANS) and payload != state.applied:
         _apply(connection, payload)
     return execute(sql, params, many, context)
+
+
+def _payload(state: _ConnectionState) -> str:
+    # Computing the payload may itself query (request.user); those queries pass straight through.
+    state.busy = True
+    try:
+        return current_payload()
+    finally:
+        state.busy = False
+
+
+def apply_now(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Set the active context in the open transaction now, for a statement the wrapper does not
+    see as a write (`SELECT public.audit_bulk_begin(...)`, `SELECT public.audit_prune(...)`)."""
+    connection = connections[using]
+    connection.ensure_connection()
+    state = _state(connection)
+    if connection.connection.info.transaction_status == TransactionStatus.IDLE:
+        state.applied = ""
+    payload = _payload(state)
+    if payload != state.applied:
+        _apply(connection, payload)
 
 
 def _release(connection: BaseDatabaseWrapper) -> None:

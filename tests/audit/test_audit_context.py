@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from accounts.factories import UserFactory
+from audit import context as audit_context_module
 from audit import tracking
 from audit.commands import command_context
 from audit.context import audit_context
@@ -45,6 +46,18 @@ def test_the_middleware_attributes_a_web_write_to_the_user_request_path_and_ip(
         "ip": "10.1.2.3",
         "forwarded_for": "203.0.113.9",
     }
+
+
+@pytest.mark.urls("tests.audit.urls_audit")
+def test_a_request_that_only_reads_costs_no_query_and_never_loads_the_user(
+    client, actor, django_assert_num_queries, monkeypatch
+) -> None:
+    applied = []
+    monkeypatch.setattr(audit_context_module, "_apply", lambda conn, payload: applied.append(1))
+    client.force_login(actor)
+    with django_assert_num_queries(1):  # the view's COUNT: no session, no user
+        client.get("/count/")
+    assert applied == []  # and no set_config
 
 
 @pytest.mark.urls("tests.audit.urls_audit")

@@ -1,5 +1,6 @@
-"""URLs for the audit tests: views that write, and a throwaway admin site whose Company and
-Contact admins use AuditHistoryAdminMixin (crm's own admin is wired by the CRM admin code)."""
+"""URLs for the audit tests: views that write and read, and a throwaway admin site whose
+Company and Contact admins use AuditHistoryAdminMixin (crm's own admin site gets the mixin
+through CrmModelAdmin, which the CRM admin code owns)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from accounts.models import User
 from audit.admin import AuditEventAdmin, AuditHistoryAdminMixin
 from audit.models import AuditEvent
 from config import urls as project_urls
+from crm.admin.parties import CompanyAdmin
 from crm.models import Company, Contact
 
 site = admin.AdminSite(name="audit_test_admin")
 
 
-class CompanyHistoryAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
-    pass
+class CompanyHistoryAdmin(AuditHistoryAdminMixin, CompanyAdmin):
+    """The CRM's own CompanyAdmin with the mixin: what CrmModelAdmin will inherit."""
 
 
 class ContactHistoryAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
@@ -46,7 +48,12 @@ def sign_in_then_create(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
 
+def count_companies(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(str(Company.objects.count()))
+
+
 urlpatterns = [
+    path("count/", count_companies),
     path("test-admin/", site.urls),
     path("company/", create_company),
     path("sign-in-then-create/", sign_in_then_create),

@@ -15,6 +15,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
+from audit.context import apply_now
+
 
 def _date(value: str) -> dt.date:
     try:
@@ -39,6 +41,7 @@ class Command(BaseCommand):
             raise CommandError("--before must not be in the future.")
         using = options["database"]
         with transaction.atomic(using=using), connections[using].cursor() as cursor:
+            apply_now(using)  # the prune entry names this command and its arguments
             cursor.execute("SELECT public.audit_prune(%s)", [cutoff])
             deleted = cursor.fetchone()[0]
         self.stdout.write(f"Deleted {deleted} audit log entries from before {before}.")
