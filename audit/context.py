@@ -7,9 +7,9 @@ The triggers read `current_setting('minicrm.audit_context')`, a JSON object such
 into the next request on a pooled connection.
 
 `audit_context()` is the one way to set it. The middleware (one request) and the management
-command wrapper (one command) each open one; code never calls set_config itself. Inside the
+command wrapper (one command) each open one; no other code calls set_config for it. Inside the
 block, a connection execute wrapper makes sure every transaction that writes carries the
-context:
+context (`apply_now()` pushes it early for the audit's own SQL functions):
 - inside `transaction.atomic()`: one extra `SELECT set_config(...)` before the transaction's
   first write (again if the context changes mid-transaction, e.g. a test calling a command);
 - in autocommit mode, a write statement is its own transaction, so it is wrapped in a short
@@ -27,12 +27,10 @@ from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg.pq import TransactionStatus
 
-SETTING = "minicrm.audit_context"
 SET_SQL = "SELECT set_config('minicrm.audit_context', %s, true)"
 
 # Statements that write rows (or empty a table) and so need the context in their transaction.
@@ -52,7 +50,7 @@ def current_payload() -> str:
     if source is None:
         return ""
     values = source() if callable(source) else source
-    return json.dumps(dict(values), cls=DjangoJSONEncoder, separators=(",", ":"), default=str)
+    return json.dumps(dict(values), separators=(",", ":"), default=str)
 
 
 class _ConnectionState:
