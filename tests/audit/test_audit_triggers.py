@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.apps import apps
 from django.db import connection
+from django.urls import reverse
 
 from accounts.models import User
 from audit import tracking
@@ -265,3 +266,22 @@ def test_lookup_and_deal_changes_show_foreign_keys_as_ids(new_entries) -> None:
     assert entry.old_values == {"industry_id": None}
     assert entry.snapshot["industry_id"] == str(industry.pk)
     assert Deal  # the deal tables are covered by the coverage test above
+
+
+def test_admin_create_change_delete_are_attributed_to_the_admin(
+    admin_client, admin_user, new_entries
+) -> None:
+    add_url = reverse("admin:crm_industry_add")
+    form = {"name": "Via admin", "position": 1, "is_active": "on"}
+    assert admin_client.post(add_url, form).status_code == 302
+    industry = Industry.objects.get(name="Via admin")
+    change_url = reverse("admin:crm_industry_change", args=[industry.pk])
+    admin_client.post(change_url, {**form, "name": "Via admin 2"})
+    admin_client.post(reverse("admin:crm_industry_delete", args=[industry.pk]), {"post": "yes"})
+
+    entries = new_entries(table_name="crm_industry")
+    assert [e.action for e in entries] == ["insert", "update", "delete"]
+    assert all(e.user_id == admin_user.pk and e.context["method"] == "POST" for e in entries)
+    assert entries[0].context["path"] == add_url
+    assert entries[1].changed_fields == ["name"] and entries[1].context["path"] == change_url
+    assert entries[2].snapshot["name"] == "Via admin 2"
