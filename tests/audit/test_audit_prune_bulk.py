@@ -55,7 +55,9 @@ def test_prune_refuses_a_future_date_and_a_malformed_one() -> None:
         call_command("audit_prune", "--before", "01/02/2020")
 
 
-def test_a_bulk_batch_writes_one_summary_entry_and_no_row_entries(actor, acting, new_entries):
+def test_a_bulk_batch_writes_one_summary_entry_and_no_row_entries(
+    actor, acting, new_entries
+) -> None:
     with (
         acting(),
         audit_bulk_batch(
@@ -81,7 +83,9 @@ def test_a_bulk_batch_writes_one_summary_entry_and_no_row_entries(actor, acting,
     assert summary.context["request_id"] == "req-test-1"
 
 
-def test_each_batch_has_its_own_summary_and_writes_after_a_batch_are_audited(new_entries):
+def test_each_batch_has_its_own_summary_and_writes_after_a_batch_are_audited(
+    new_entries,
+) -> None:
     with transaction.atomic():
         for n in range(2):
             with audit_bulk_batch(description=f"batch {n}"):
