@@ -117,18 +117,21 @@ def _literal(text: str) -> str:
 def function_body(spec: AuditedTable, columns: list[tuple[str, bool]], quote: callable) -> str:
     """The PL/pgSQL body of the table's audit function. `columns`: (name, is_generated)."""
     stored = [name for name, generated in columns if not generated]
-    omitted = "ARRAY[" + ", ".join(_literal(n) for n, g in columns if g) + "]::text[]"
-    compared = [name for name in stored if name != IGNORED_COLUMN]
+    generated = [name for name, is_generated in columns if is_generated]
+    # Matched rows have equal keys; updated_at never counts as a change by itself.
+    compared = [name for name in stored if name not in (IGNORED_COLUMN, spec.pk_column)]
     masked = [name for name in spec.masked if name in stored]
 
     def snapshot(alias: str) -> str:
-        expr = f"(to_jsonb({alias}) - {omitted})"
+        expr = f"to_jsonb({alias})"
+        if generated:  # derived columns (search_text) are left out
+            expr = f"({expr} - ARRAY[{', '.join(_literal(n) for n in generated)}]::text[])"
         for name in masked:  # the secret's presence is kept (null or not), never its value
             expr += (
                 f" || jsonb_build_object({_literal(name)}, CASE WHEN {alias}.{quote(name)} "
                 f"IS NULL THEN NULL ELSE {_literal(tracking.MASK)} END)"
             )
-        return expr
+        return f"({expr})"
 
     def differs(name: str) -> str:
         return f"o.{quote(name)} IS DISTINCT FROM n.{quote(name)}"
@@ -142,8 +145,11 @@ def function_body(spec: AuditedTable, columns: list[tuple[str, bool]], quote: ca
     key, pk = quote(spec.key_column), quote(spec.pk_column)
     related = f"{{r}}.{quote(spec.related_column)}::text" if spec.related_column else "NULL"
     changed = ", ".join(f"CASE WHEN {differs(c)} THEN {_literal(c)} END" for c in compared)
-    previous = " || ".join(
-        f"CASE WHEN {differs(c)} THEN {old_value(c)} ELSE '{{}}'::jsonb END" for c in compared
+    previous = (
+        " || ".join(
+            f"CASE WHEN {differs(c)} THEN {old_value(c)} ELSE '{{}}'::jsonb END" for c in compared
+        )
+        or "'{}'::jsonb"
     )
     # The generic diff of the rare path: JSON images of both rows, compared key by key.
     # (All SQL here is built from catalog identifiers, quoted, and escaped literals.)
