@@ -18,6 +18,7 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 
 from accounts.models import Team, User
+from audit.admin import AuditHistoryAdminMixin
 
 
 def _email_taken(form: ModelForm, email: str) -> bool:
@@ -50,7 +51,7 @@ class UserEditForm(EmailUniqueMixin, UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditHistoryAdminMixin, DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     list_display = ("email", "name", "role", "team", "is_active", "is_staff", "last_login")
@@ -109,6 +110,7 @@ class MemberInline(admin.TabularInline):
 class TeamAdmin(admin.ModelAdmin):
     list_display = ("name", "member_count", "created_at")
     search_fields = ("name",)
+    fields = ("name", "sales_can_edit_shared", "created_at")
     readonly_fields = ("created_at",)
     inlines = [MemberInline]
 

@@ -11,4 +11,3 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("crm.urls")),
 ]
-

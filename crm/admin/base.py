@@ -23,6 +23,7 @@ from django.db.models import Func, Model, QuerySet, TextField, URLField, Value
 from django.http import HttpRequest
 from django.utils.text import smart_split, unescape_string_literal
 
+from audit.admin import AuditHistoryAdminMixin
 from crm.custom_fields import definitions_for
 from crm.forms import CustomFieldsFormMixin, custom_field_name
 from crm.pagination import EstimatedCountPaginator
@@ -54,7 +55,7 @@ def search_words(search_term: str) -> list[str]:
     return words
 
 
-class CrmModelAdmin(admin.ModelAdmin):
+class CrmModelAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     """Base of every CRM ModelAdmin: estimated counts, index-backed search, read-only bookkeeping.
 
     Shared admin behaviour (the audit history, for one) belongs here, not in subclasses.
@@ -110,6 +111,10 @@ class CustomizableRecordAdmin(CrmModelAdmin):
         self, request: HttpRequest, obj: Model | None = None
     ) -> list[tuple[str | None, dict[str, Any]]]:
         fieldsets = list(super().get_fieldsets(request, obj))
+        listed = set(flatten_fieldsets(fieldsets))
+        if "shared_with_team" not in listed:
+            # The visibility flag (docs/permissions.md) lives on every CustomizableRecord.
+            fieldsets.append(("Sharing", {"fields": ["shared_with_team"]}))
         custom = {"fields": [*self._custom_field_names(), "custom_fields"]}
         return [*fieldsets, ("Custom fields", custom)]
 

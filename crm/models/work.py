@@ -21,8 +21,8 @@ from .base import (
 )
 from .deals import Contract, Deal, Invoice
 from .lookups import DocumentType
-from .querysets import RecordManager
 from .parties import Company, Contact, Lead, tags_field
+from .querysets import RecordManager
 
 # The CRM records a task or a note can hang off; each is a real foreign key.
 PARENT_FIELDS = ("company", "contact", "lead", "deal")
@@ -84,7 +84,8 @@ class Section(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title
+        # Autocompletes list sections of many boards: name the board too.
+        return f"{self.board.title}: {self.title}" if self.board_id else self.title
 
 
 class Task(CustomizableRecord):
