@@ -40,24 +40,14 @@ while [ $# -gt 0 ]; do
 done
 
 [[ "$keep" =~ ^[0-9]+$ ]] || die "--keep / BACKUP_KEEP must be a whole number, not '$keep'"
-[ -n "${DATABASE_URL:-}" ] || die "DATABASE_URL is not set"
-# libpq understands postgres:// and postgresql://; Django's other spellings are rewritten.
-case "$DATABASE_URL" in
-    postgres://* | postgresql://*) db_url="$DATABASE_URL" ;;
-    psql://* | pgsql://*) db_url="postgresql://${DATABASE_URL#*://}" ;;
-    *) die "DATABASE_URL must be a postgres:// URL" ;;
-esac
+# shellcheck source-path=SCRIPTDIR source=lib-pg.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-pg.sh"
+pg_normalise_database_url
 if [ "$with_media" = true ]; then
     [ -n "${MEDIA_ROOT:-}" ] || die "MEDIA_ROOT is not set (or pass --no-media to skip the files)"
     [ -d "$MEDIA_ROOT" ] || die "MEDIA_ROOT $MEDIA_ROOT is not a directory"
 fi
 
-pg_tool() {
-    local path
-    if [ -n "${PG_BIN:-}" ]; then path="$PG_BIN/$1"; else path="$(command -v "$1" || true)"; fi
-    [ -n "$path" ] && [ -x "$path" ] || die "$1 not found: install the PostgreSQL client or set PG_BIN"
-    printf '%s' "$path"
-}
 pg_dump="$(pg_tool pg_dump)"
 pg_restore="$(pg_tool pg_restore)"
 

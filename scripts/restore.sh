@@ -42,22 +42,13 @@ done
 
 [ -n "$backup" ] || die "which backup? usage: restore.sh [--force] [--no-media] BACKUP"
 [ -d "$backup" ] || die "$backup is not a directory"
-[ -n "${DATABASE_URL:-}" ] || die "DATABASE_URL is not set"
-case "$DATABASE_URL" in
-    postgres://* | postgresql://*) db_url="$DATABASE_URL" ;;
-    psql://* | pgsql://*) db_url="postgresql://${DATABASE_URL#*://}" ;;
-    *) die "DATABASE_URL must be a postgres:// URL" ;;
-esac
+# shellcheck source-path=SCRIPTDIR source=lib-pg.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-pg.sh"
+pg_normalise_database_url
 if [ "$with_media" = true ]; then
     [ -n "${MEDIA_ROOT:-}" ] || die "MEDIA_ROOT is not set (or pass --no-media)"
 fi
 
-pg_tool() {
-    local path
-    if [ -n "${PG_BIN:-}" ]; then path="$PG_BIN/$1"; else path="$(command -v "$1" || true)"; fi
-    [ -n "$path" ] && [ -x "$path" ] || die "$1 not found: install the PostgreSQL client or set PG_BIN"
-    printf '%s' "$path"
-}
 pg_restore="$(pg_tool pg_restore)"
 psql="$(pg_tool psql)"
 psql_cmd=("$psql" -X -q -t -A --no-password -v ON_ERROR_STOP=1 --dbname="$db_url")
