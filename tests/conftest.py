@@ -115,3 +115,23 @@ def admin_user(db: None) -> User:
     from accounts.factories import UserFactory
 
     return UserFactory(email="admin@example.com", name="Ada Admin", team=None, admin=True)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    # Factories and personas create users with passwords; the production hasher would spend
+    # seconds per test. Tests of hashing itself can override PASSWORD_HASHERS again.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def request_queries(admin_client) -> int:
+    """Queries every signed-in admin request makes before its view (session, user, whatever
+    middleware adds), measured on an admin URL that matches no page. Query budgets of admin
+    pages are stated on top of it, so a new middleware does not break every budget."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert admin_client.get("/admin/crm/no-such-page/").status_code == 404
+    return len(ctx.captured_queries)

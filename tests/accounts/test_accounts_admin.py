@@ -4,26 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.contrib import admin
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.factories import TeamFactory, UserFactory
 from accounts.models import Team, User
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def request_queries(admin_client) -> int:
-    """Queries every signed-in admin request makes before its view (session, user, whatever
-    middleware adds), measured on an admin URL that matches no page."""
-    with CaptureQueriesContext(connection) as ctx:
-        assert admin_client.get("/admin/accounts/no-such-page/").status_code == 404
-    return len(ctx.captured_queries)
 
 
 def test_users_and_teams_are_registered() -> None:

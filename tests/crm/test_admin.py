@@ -63,21 +63,6 @@ CHANGELIST_QUERY_BUDGET = 9
 CHANGE_QUERY_BUDGET = 16
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    # Factories create a user per row; the production hasher would spend seconds on them.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def request_queries(admin_client) -> int:
-    """Queries every signed-in admin request makes before its view (session, user, whatever
-    middleware adds), measured on an admin URL that matches no page."""
-    with CaptureQueriesContext(connection) as ctx:
-        assert admin_client.get("/admin/crm/no-such-page/").status_code == 404
-    return len(ctx.captured_queries)
-
-
 def _url(model: type[Model], view: str, *args: object) -> str:
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 

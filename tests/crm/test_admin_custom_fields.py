@@ -10,11 +10,6 @@ from crm import factories as f
 from crm import models
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _change_url(contact: models.Contact) -> str:
     return reverse("admin:crm_contact_change", args=[contact.pk])
 
