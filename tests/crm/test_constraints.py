@@ -7,19 +7,13 @@ survives it, and names the constraint PostgreSQL reported.
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.apps import apps
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import connection
 from django.db.models import F
-from django.utils import timezone
 
 from accounts.factories import UserFactory
 from accounts.models import User
@@ -33,48 +27,18 @@ from crm.factories import (
     InvoiceFactory,
     LeadFactory,
     NoteFactory,
-    PipelineFactory,
     StageFactory,
     TaskFactory,
 )
 from crm.models import (
     Company,
     Contact,
-    Contract,
     CustomFieldDefinition,
-    Deal,
-    Document,
     Invoice,
-    Lead,
-    Note,
-    Pipeline,
-    Stage,
-    Task,
 )
+from tests.crm.constraint_helpers import raw_update, refetch, refused_by
 
 pytestmark = pytest.mark.django_db
-
-
-@contextmanager
-def refused_by(constraint: str) -> Iterator[None]:
-    """Expect the block to be refused by the database constraint (or unique index) named."""
-    with pytest.raises(IntegrityError) as excinfo, transaction.atomic():
-        yield
-    # psycopg reports which constraint fired; a bare IntegrityError could be any of them.
-    assert excinfo.value.__cause__.diag.constraint_name == constraint
-
-
-def raw_update(model: type[models.Model], pk: Any, assignment: str, *params: Any) -> None:
-    """UPDATE one row with hand-written SQL, as a script or another client would."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {model._meta.db_table} SET {assignment} WHERE id = %s",  # noqa: S608
-            [*params, pk],
-        )
-
-
-def refetch(obj: models.Model) -> models.Model:
-    return type(obj)._base_manager.get(pk=obj.pk)
 
 
 # --- every declared constraint is really in the database -------------------------------------
@@ -186,312 +150,6 @@ def test_iso_currency_code_is_accepted(factory: Any, constraint: str) -> None:
     obj = factory()
     type(obj).objects.filter(pk=obj.pk).update(currency="EUR")
     assert refetch(obj).currency == "EUR"
-
-
-# --- pipelines and stages ---------------------------------------------------------------------
-
-
-def test_two_stages_with_the_same_name_in_one_pipeline_are_refused() -> None:
-    pipeline = PipelineFactory()
-    StageFactory(pipeline=pipeline, name="Proposal", position=0)
-    with refused_by("stage_name_per_pipeline"):
-        Stage.objects.bulk_create([Stage(pipeline=pipeline, name="Proposal", position=1)])
-
-
-def test_the_same_stage_name_in_two_pipelines_is_accepted() -> None:
-    StageFactory(pipeline=PipelineFactory(), name="Proposal", position=0)
-    StageFactory(pipeline=PipelineFactory(), name="Proposal", position=0)
-    assert Stage.objects.filter(name="Proposal").count() == 2
-
-
-def test_swapping_two_stage_positions_in_one_transaction_is_accepted() -> None:
-    pipeline = PipelineFactory()
-    first = StageFactory(pipeline=pipeline, position=0)
-    second = StageFactory(pipeline=pipeline, position=1)
-    with transaction.atomic():
-        Stage.objects.filter(pk=first.pk).update(position=1)
-        Stage.objects.filter(pk=second.pk).update(position=0)
-        # What COMMIT would do: check the deferred constraint now. It holds after the swap.
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS stage_position_per_pipeline IMMEDIATE")
-    assert refetch(first).position == 1
-    assert refetch(second).position == 0
-
-
-def test_two_stages_left_at_one_position_are_refused_at_commit() -> None:
-    pipeline = PipelineFactory()
-    StageFactory(pipeline=pipeline, position=0)
-    second = StageFactory(pipeline=pipeline, position=1)
-    with refused_by("stage_position_per_pipeline"):
-        # Deferred: the duplicate is allowed mid-transaction ...
-        Stage.objects.filter(pk=second.pk).update(position=0)
-        # ... and refused when the transaction would commit.
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS stage_position_per_pipeline IMMEDIATE")
-
-
-def test_the_same_stage_position_in_two_pipelines_is_accepted() -> None:
-    StageFactory(pipeline=PipelineFactory(), position=3)
-    StageFactory(pipeline=PipelineFactory(), position=3)
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS stage_position_per_pipeline IMMEDIATE")
-    assert Stage.objects.filter(position=3).count() == 2
-
-
-def test_stage_probability_over_100_percent_is_refused() -> None:
-    stage = StageFactory()
-    with refused_by("stage_probability_percent"):
-        Stage.objects.filter(pk=stage.pk).update(probability=101)
-
-
-def test_stage_probability_of_0_and_100_percent_is_accepted() -> None:
-    stage = StageFactory()
-    Stage.objects.filter(pk=stage.pk).update(probability=100)
-    assert refetch(stage).probability == 100
-    Stage.objects.filter(pk=stage.pk).update(probability=0)
-    assert refetch(stage).probability == 0
-
-
-def test_negative_stage_probability_is_refused() -> None:
-    stage = StageFactory()
-    with pytest.raises(IntegrityError), transaction.atomic():
-        raw_update(Stage, stage.pk, "probability = -1")
-
-
-def test_stage_both_won_and_lost_is_refused() -> None:
-    stage = StageFactory()
-    with refused_by("stage_not_won_and_lost"):
-        Stage.objects.filter(pk=stage.pk).update(is_won=True, is_lost=True)
-
-
-@pytest.mark.parametrize(("won", "lost"), [(True, False), (False, True), (False, False)])
-def test_stage_won_or_lost_or_neither_is_accepted(won: bool, lost: bool) -> None:
-    stage = StageFactory()
-    Stage.objects.filter(pk=stage.pk).update(is_won=won, is_lost=lost)
-    assert (refetch(stage).is_won, refetch(stage).is_lost) == (won, lost)
-
-
-def test_a_second_default_pipeline_is_refused() -> None:
-    Pipeline.objects.bulk_create([Pipeline(name="Sales", is_default=True)])
-    with refused_by("pipeline_single_default"):
-        Pipeline.objects.bulk_create([Pipeline(name="Renewals", is_default=True)])
-
-
-def test_many_non_default_pipelines_are_accepted() -> None:
-    Pipeline.objects.bulk_create(
-        [Pipeline(name="Sales", is_default=True)]
-        + [Pipeline(name=f"Other {n}", is_default=False) for n in range(3)]
-    )
-    assert Pipeline.objects.filter(is_default=True).count() == 1
-    assert Pipeline.objects.filter(is_default=False).count() == 3
-
-
-# --- a deal's stage belongs to the deal's pipeline --------------------------------------------
-
-
-def test_deal_moved_to_a_stage_of_another_pipeline_is_refused() -> None:
-    deal = DealFactory()
-    foreign_stage = StageFactory(pipeline=PipelineFactory())
-    with refused_by("deal_stage_in_pipeline_fk"):
-        Deal.objects.filter(pk=deal.pk).update(stage=foreign_stage)
-
-
-def test_deal_inserted_with_a_stage_of_another_pipeline_is_refused() -> None:
-    pipeline = PipelineFactory()
-    foreign_stage = StageFactory(pipeline=PipelineFactory())
-    deal = Deal(name="Mismatched", pipeline=pipeline, stage=foreign_stage, currency="USD")
-    with refused_by("deal_stage_in_pipeline_fk"):
-        Deal.objects.bulk_create([deal])
-
-
-def test_deal_moved_to_another_pipeline_with_one_of_its_stages_is_accepted() -> None:
-    deal = DealFactory()
-    other = PipelineFactory()
-    other_stage = StageFactory(pipeline=other)
-    Deal.objects.filter(pk=deal.pk).update(pipeline=other, stage=other_stage)
-    moved = refetch(deal)
-    assert (moved.pipeline_id, moved.stage_id) == (other.pk, other_stage.pk)
-
-
-def test_stage_moved_to_another_pipeline_takes_its_deals_along() -> None:
-    deal = DealFactory()
-    other = PipelineFactory()
-    # ON UPDATE CASCADE on the composite key keeps the deal consistent with its stage.
-    Stage.objects.filter(pk=deal.stage_id).update(pipeline=other)
-    assert refetch(deal).pipeline_id == other.pk
-
-
-def test_deal_full_clean_reports_a_stage_of_another_pipeline_on_the_stage_field() -> None:
-    deal = DealFactory()
-    deal.stage = StageFactory(pipeline=PipelineFactory())
-    with pytest.raises(ValidationError) as excinfo:
-        deal.full_clean()
-    assert "stage" in excinfo.value.message_dict
-
-
-def test_deal_full_clean_reports_a_missing_stage_on_the_stage_field() -> None:
-    deal = DealFactory()
-    deal.stage_id = uuid.uuid4()
-    with pytest.raises(ValidationError) as excinfo:
-        deal.full_clean()
-    assert "stage" in excinfo.value.message_dict
-
-
-def test_deal_full_clean_accepts_a_stage_of_its_own_pipeline() -> None:
-    deal = DealFactory()
-    deal.stage = StageFactory(pipeline=deal.pipeline)
-    deal.full_clean()
-
-
-# --- notes and tasks hang off at most what their columns allow --------------------------------
-
-
-def _parents() -> dict[str, models.Model]:
-    owner = UserFactory()
-    company = CompanyFactory(owner=owner)
-    return {
-        "company": company,
-        "contact": ContactFactory(owner=owner, company=company),
-        "lead": LeadFactory(owner=owner),
-        "deal": DealFactory(owner=owner, company=company),
-    }
-
-
-def test_note_without_a_parent_is_refused() -> None:
-    with refused_by("note_exactly_one_parent"):
-        Note.objects.bulk_create([Note(body="Orphan")])
-
-
-@pytest.mark.parametrize(
-    ("first", "second"), [("company", "contact"), ("contact", "lead"), ("lead", "deal")]
-)
-def test_note_with_two_parents_is_refused(first: str, second: str) -> None:
-    parents = _parents()
-    note = NoteFactory(**{"company": None, first: parents[first]})
-    with refused_by("note_exactly_one_parent"):
-        Note.objects.filter(pk=note.pk).update(**{second: parents[second]})
-
-
-def test_note_with_all_four_parents_is_refused() -> None:
-    with refused_by("note_exactly_one_parent"):
-        Note.objects.bulk_create([Note(body="Everywhere", **_parents())])
-
-
-@pytest.mark.parametrize("parent", ["company", "contact", "lead", "deal"])
-def test_note_with_exactly_one_parent_is_accepted(parent: str) -> None:
-    record = _parents()[parent]
-    (note,) = Note.objects.bulk_create([Note(body="Called back", **{parent: record})])
-    assert getattr(refetch(note), f"{parent}_id") == record.pk
-
-
-def test_task_with_two_parents_is_refused() -> None:
-    parents = _parents()
-    task = TaskFactory(deal=parents["deal"])
-    with refused_by("task_at_most_one_parent"):
-        Task.objects.filter(pk=task.pk).update(company=parents["company"])
-
-
-def test_task_with_four_parents_is_refused() -> None:
-    with refused_by("task_at_most_one_parent"):
-        Task.objects.bulk_create([Task(title="Everything", **_parents())])
-
-
-def test_loose_task_without_a_parent_is_accepted() -> None:
-    (task,) = Task.objects.bulk_create([Task(title="Tidy the pipeline")])
-    assert refetch(task).title == "Tidy the pipeline"
-
-
-@pytest.mark.parametrize("parent", ["company", "contact", "lead", "deal"])
-def test_task_with_one_parent_is_accepted(parent: str) -> None:
-    record = _parents()[parent]
-    task = TaskFactory(**{parent: record})
-    assert getattr(refetch(task), f"{parent}_id") == record.pk
-
-
-@pytest.mark.parametrize("status", [Task.Status.OPEN, Task.Status.IN_PROGRESS])
-def test_task_completed_at_on_an_unfinished_task_is_refused(status: str) -> None:
-    task = TaskFactory(status=status)
-    with refused_by("task_completed_only_when_done"):
-        Task.objects.filter(pk=task.pk).update(completed_at=timezone.now())
-
-
-def test_done_task_with_completed_at_is_accepted() -> None:
-    task = TaskFactory()
-    Task.objects.filter(pk=task.pk).update(status=Task.Status.DONE, completed_at=timezone.now())
-    assert refetch(task).completed_at is not None
-
-
-def test_reopening_a_done_task_without_clearing_completed_at_is_refused() -> None:
-    task = TaskFactory(status=Task.Status.DONE, completed_at=timezone.now())
-    with refused_by("task_completed_only_when_done"):
-        Task.objects.filter(pk=task.pk).update(status=Task.Status.OPEN)
-
-
-# --- leads --------------------------------------------------------------------------------------
-
-
-def test_converted_lead_without_converted_at_is_refused() -> None:
-    lead = LeadFactory()
-    with refused_by("lead_converted_at_iff_converted"):
-        Lead.objects.filter(pk=lead.pk).update(status=Lead.Status.CONVERTED)
-
-
-@pytest.mark.parametrize("status", [s for s in Lead.Status.values if s != Lead.Status.CONVERTED])
-def test_converted_at_on_a_lead_not_converted_is_refused(status: str) -> None:
-    lead = LeadFactory(status=status)
-    with refused_by("lead_converted_at_iff_converted"):
-        Lead.objects.filter(pk=lead.pk).update(converted_at=timezone.now())
-
-
-def test_converted_lead_with_converted_at_is_accepted() -> None:
-    lead = LeadFactory()
-    Lead.objects.filter(pk=lead.pk).update(
-        status=Lead.Status.CONVERTED, converted_at=timezone.now()
-    )
-    assert refetch(lead).status == Lead.Status.CONVERTED
-
-
-# --- contracts and documents ------------------------------------------------------------------
-
-
-def test_contract_ending_before_it_starts_is_refused() -> None:
-    contract = ContractFactory(start_date=dt.date(2025, 1, 1), end_date=dt.date(2025, 12, 31))
-    with refused_by("contract_ends_after_start"):
-        Contract.objects.filter(pk=contract.pk).update(end_date=dt.date(2024, 12, 31))
-
-
-@pytest.mark.parametrize(
-    ("start", "end"),
-    [
-        (dt.date(2025, 1, 1), dt.date(2025, 1, 1)),
-        (dt.date(2025, 1, 1), None),
-        (None, dt.date(2025, 1, 1)),
-        (None, None),
-    ],
-    ids=["same-day", "open-ended", "no-start", "undated"],
-)
-def test_contract_dates_in_order_or_open_are_accepted(
-    start: dt.date | None, end: dt.date | None
-) -> None:
-    contract = ContractFactory()
-    Contract.objects.filter(pk=contract.pk).update(start_date=start, end_date=end)
-    assert (refetch(contract).start_date, refetch(contract).end_date) == (start, end)
-
-
-def test_document_without_file_or_url_is_refused() -> None:
-    document = DocumentFactory()
-    with refused_by("document_file_or_url"):
-        Document.objects.filter(pk=document.pk).update(url="", file="")
-
-
-@pytest.mark.parametrize(
-    ("file", "url"),
-    [("documents/2025/01/offer.pdf", ""), ("", "https://files.example/offer.pdf")],
-    ids=["file", "url"],
-)
-def test_document_with_a_file_or_a_url_is_accepted(file: str, url: str) -> None:
-    (document,) = Document.objects.bulk_create([Document(name="Offer", file=file, url=url)])
-    assert refetch(document).name == "Offer"
 
 
 # --- JSON columns hold the JSON type they are read as -----------------------------------------
