@@ -15,6 +15,10 @@
 #   PYTHON=python  DB_WAIT_TIMEOUT=60  PORT=8000  BIND_HOST=0.0.0.0
 #   WEB_CONCURRENCY=2  GUNICORN_TIMEOUT=30  DJANGO_SUPERUSER_EMAIL  DJANGO_SUPERUSER_PASSWORD
 #   SEED_DEMO=false (development only: load demo data into an empty database)
+#   MIGRATE_DATABASE_URL: the tables' owner. When set, the preparation (migrate, the app's role
+#                and its grants, the superuser) runs with it, and the server with DATABASE_URL,
+#                which must name another role: the app then cannot switch the audit triggers
+#                off (docs/audit.md). Unset: DATABASE_URL does everything, as in development.
 set -Eeuo pipefail
 
 PYTHON="${PYTHON:-python}"
@@ -111,7 +115,111 @@ print(f"entrypoint: created superuser {email}{note}.", file=sys.stderr)
 PY
 }
 
-prepare() {
+# MIGRATE_DATABASE_URL set: the tables' owner (this URL) migrates and grants; the web app
+# connects as the role DATABASE_URL names, which must be another one (docs/audit.md). Checked
+# before anything runs. Names roles, never passwords.
+check_app_role_urls() {
+    "$PYTHON" - <<'PY'
+import os
+import sys
+
+import environ
+
+if not os.environ.get("DATABASE_URL"):
+    sys.exit("entrypoint: MIGRATE_DATABASE_URL is set but DATABASE_URL is not: DATABASE_URL must "
+             "name the web app's own role (docs/audit.md).")
+owner = environ.Env.db_url_config(os.environ["MIGRATE_DATABASE_URL"])["USER"]
+app = environ.Env.db_url_config(os.environ["DATABASE_URL"])["USER"]
+if not owner or not app:
+    sys.exit("entrypoint: DATABASE_URL and MIGRATE_DATABASE_URL must both name a user.")
+if app == owner:
+    sys.exit(f"entrypoint: DATABASE_URL and MIGRATE_DATABASE_URL both connect as {owner!r}: "
+             "refusing to start. The app must connect as a role that does not own the tables, "
+             "or it can switch the audit triggers off (docs/audit.md). Give DATABASE_URL the "
+             "app's role (e.g. minicrm_app), or drop MIGRATE_DATABASE_URL.")
+print(f"entrypoint: migrations run as {owner!r}; the app will connect as {app!r}.",
+      file=sys.stderr)
+PY
+}
+
+# Run with DATABASE_URL = the owner's URL and APP_DATABASE_URL = the app's. Creates the app's role
+# if missing (the owner needs CREATEROLE or superuser for that; the compose file's owner is the
+# image's superuser), with the password sent as a SCRAM verifier computed here, so the clear
+# password never reaches the server (nor its log, if the statement fails). An existing role
+# keeps its password: change it with ALTER ROLE, then in the app's URL. Then grants it
+# audit/sql/grant_app_role.sql, the role name substituted as a quoted identifier, and checks
+# that the app's URL logs in and sees the migrated database.
+ensure_app_role() {
+    "$PYTHON" - <<'PY'
+import os
+import re
+import sys
+from pathlib import Path
+
+import django
+import environ
+import psycopg
+from psycopg import sql
+
+django.setup()
+from django.db import connection
+
+
+def fail(message):
+    print(f"entrypoint: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+app = environ.Env.db_url_config(os.environ["APP_DATABASE_URL"])
+role = app["USER"]
+grants = Path("audit/sql/grant_app_role.sql").read_text()
+connection.ensure_connection()
+conn = connection.connection  # psycopg, as the owner
+try:
+    with conn.transaction():
+        found = conn.execute(
+            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", (role,)
+        ).fetchone()
+        if found is None:
+            verifier = conn.pgconn.encrypt_password(
+                app["PASSWORD"].encode(), role.encode(), b"scram-sha-256"
+            )
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(verifier.decode())
+                )
+            )
+            print(f"entrypoint: created the app's role {role!r}.", file=sys.stderr)
+        elif any(found):
+            fail(f"the app's role {role!r} is a superuser or bypasses row security: refusing to "
+                 "start (it could switch the audit triggers off). Use a plain LOGIN role.")
+        else:
+            print(f"entrypoint: the app's role {role!r} exists (password left unchanged).",
+                  file=sys.stderr)
+        role_sql = sql.Identifier(role).as_string(conn)
+        conn.execute(re.sub(r"\bminicrm_app\b", lambda _: role_sql, grants))
+except psycopg.Error as exc:
+    fail(f"could not set up the app's role {role!r} as the owner: "
+         f"{' '.join(str(exc).split())}. The owner (MIGRATE_DATABASE_URL) needs CREATEROLE to "
+         "create it; or create it yourself (docs/audit.md).")
+print(f"entrypoint: granted {role!r} the app's privileges (audit/sql/grant_app_role.sql).",
+      file=sys.stderr)
+
+params = {k: v for k, v in app.get("OPTIONS", {}).items() if isinstance(v, str)}
+try:
+    with psycopg.connect(
+        host=app["HOST"] or None, port=app["PORT"] or None, dbname=app["NAME"],
+        user=role, password=app["PASSWORD"] or None, connect_timeout=10, **params,
+    ) as check:
+        check.execute("SELECT 1 FROM django_migrations LIMIT 1")
+except psycopg.Error as exc:
+    fail(f"the app cannot use its database as {role!r}: {' '.join(str(exc).split())}. "
+         "Check DATABASE_URL: same database as MIGRATE_DATABASE_URL, and the role's password "
+         f"(an existing role keeps its own: ALTER ROLE {role} PASSWORD ...).")
+PY
+}
+
+migrate_database() {
     wait_for_database
     log "applying migrations ..."
     local status=0
@@ -125,6 +233,26 @@ prepare() {
         "$PYTHON" manage.py seed_demo --if-empty
     fi
     ensure_superuser
+}
+
+# Without MIGRATE_DATABASE_URL: one URL for everything, as in development. With it: migrate,
+# the app's role and grants, and the superuser as the owner; then the app's URL only, and
+# neither the owner's URL nor the database password (compose's env_file passes .env whole)
+# stays in the server's environment.
+prepare() {
+    if [ -z "${MIGRATE_DATABASE_URL:-}" ]; then
+        log "MIGRATE_DATABASE_URL is not set: the app connects as the owner of the tables, so" \
+            "the audit history is not tamper-proof against it (docs/audit.md)."
+        migrate_database
+        return 0
+    fi
+    check_app_role_urls
+    local app_database_url="${DATABASE_URL}"
+    export DATABASE_URL="$MIGRATE_DATABASE_URL"
+    migrate_database
+    APP_DATABASE_URL="$app_database_url" ensure_app_role
+    export DATABASE_URL="$app_database_url"
+    unset MIGRATE_DATABASE_URL POSTGRES_PASSWORD
 }
 
 healthcheck() {

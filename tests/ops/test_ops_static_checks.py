@@ -15,11 +15,12 @@ import pytest
 SHELL_SCRIPTS = ["docker-entrypoint.sh", "backup.sh", "restore.sh"]
 # Sourced by backup.sh and restore.sh: linted, but not executable on its own.
 SOURCED_SCRIPTS = ["lib-pg.sh"]
-# Sourced by backup.sh and restore.sh: linted too, but not executable on its own.
-SOURCED_SCRIPTS = ["lib-pg.sh"]
 # What production must provide; docker-compose.prod.yml stops when one is missing.
-PROD_SECRETS = ["SECRET_KEY", "ALLOWED_HOSTS", "POSTGRES_PASSWORD"]
-DUMMY_PROD_ENV = "SECRET_KEY=x\nALLOWED_HOSTS=crm.example.test\nPOSTGRES_PASSWORD=abc123\n"
+PROD_SECRETS = ["SECRET_KEY", "ALLOWED_HOSTS", "POSTGRES_PASSWORD", "APP_DB_PASSWORD"]
+DUMMY_PROD_ENV = (
+    "SECRET_KEY=x\nALLOWED_HOSTS=crm.example.test\nPOSTGRES_PASSWORD=abc123\n"
+    "APP_DB_PASSWORD=def456\n"
+)
 
 
 def test_dockerfile_passes_hadolint_at_error_level(ops, base_env: Mapping[str, str]) -> None:
@@ -98,7 +99,10 @@ def test_production_compose_file_is_valid_with_a_complete_env(ops, base_env, tmp
     assert ("db", "/var/lib/postgresql") in mounts
     assert ("web", "/var/lib/minicrm/media") in mounts
     assert web["environment"]["MINICRM_ENV"] == "production"
-    assert web["environment"]["DATABASE_URL"] == "postgres://minicrm:abc123@db:5432/minicrm"
+    # The app connects as a role that owns nothing; the owner migrates.
+    owner_url = "postgres://minicrm:abc123@db:5432/minicrm"
+    assert web["environment"]["MIGRATE_DATABASE_URL"] == owner_url
+    assert web["environment"]["DATABASE_URL"] == "postgres://minicrm_app:def456@db:5432/minicrm"
 
 
 def test_production_compose_refuses_to_start_without_its_secrets(ops, base_env, tmp_path) -> None:
@@ -142,6 +146,7 @@ def test_production_env_example_documents_every_setting(ops) -> None:
         "PORT",
         "DJANGO_SUPERUSER_EMAIL",
         "DJANGO_SUPERUSER_PASSWORD",
+        "MIGRATE_DATABASE_URL",
     ]
     assert settings_vars, "the settings pattern no longer matches config/settings.py"
     missing = sorted(set(settings_vars + compose_vars + entrypoint_vars) - documented)
