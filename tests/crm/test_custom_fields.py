@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.test import override_settings
 
 from crm.custom_fields import validate_custom_fields
@@ -27,28 +26,9 @@ from crm.factories import (
     TaskFactory,
 )
 from crm.models import Contact, CustomFieldDefinition
+from tests.crm.custom_field_defs import CHOICES, LABELS, FieldType
 
 pytestmark = pytest.mark.django_db
-
-FieldType = CustomFieldDefinition.FieldType
-CHOICES = ["gold", "silver", "bronze"]
-
-# One definition per type on contacts: key = the type's value, label = "<Type> field".
-LABELS = {kind: f"{kind.label} field" for kind in FieldType}
-
-
-@pytest.fixture
-def definitions() -> dict[str, CustomFieldDefinition]:
-    return {
-        kind.value: CustomFieldDefinitionFactory(
-            entity="contact",
-            key=kind.value,
-            label=LABELS[kind],
-            field_type=kind,
-            choices=CHOICES if kind in CustomFieldDefinition.CHOICE_TYPES else [],
-        )
-        for kind in FieldType
-    }
 
 
 def custom_field_errors(excinfo: pytest.ExceptionInfo[ValidationError]) -> list[str]:
@@ -364,45 +344,3 @@ def test_each_entity_validates_against_its_own_definitions(factory: Any, entity:
     with pytest.raises(ValidationError) as excinfo:
         record.full_clean()
     assert custom_field_errors(excinfo) == ["Unknown custom field 'region'."]
-
-
-# --- querying ----------------------------------------------------------------------------------
-
-
-def test_containment_filter_finds_the_record_by_a_custom_field(
-    definitions: dict[str, CustomFieldDefinition],
-) -> None:
-    gold, silver = ContactFactory(), ContactFactory()
-    for contact, tier in ((gold, "gold"), (silver, "silver")):
-        contact.custom_fields = {"choice": tier, "multi_choice": [tier], "number": 3}
-        contact.full_clean()
-        contact.save()
-
-    assert list(Contact.objects.filter(custom_fields__contains={"choice": "gold"})) == [gold]
-    assert list(Contact.objects.filter(custom_fields__contains={"multi_choice": ["silver"]})) == [
-        silver
-    ]
-    both = Contact.objects.filter(custom_fields__contains={"number": 3})
-    assert set(both) == {gold, silver}
-    assert not Contact.objects.filter(custom_fields__contains={"choice": "bronze"}).exists()
-
-
-def test_containment_filter_can_use_the_jsonb_path_ops_index(
-    definitions: dict[str, CustomFieldDefinition],
-) -> None:
-    Contact.objects.bulk_create(
-        Contact(last_name=f"Filler {n}", custom_fields={"choice": CHOICES[n % 2], "number": n})
-        for n in range(500)
-    )
-    (bronze,) = Contact.objects.bulk_create(
-        [Contact(last_name="Bronze", custom_fields={"choice": "bronze"})]
-    )
-    # order_by(): the default "-updated_at" ordering would steer the planner to walk
-    # contact_updated_idx and filter row by row instead.
-    query = Contact.objects.filter(custom_fields__contains={"choice": "bronze"}).order_by()
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE crm_contact")
-        # A small table is cheaper to scan; forbid that to prove the index serves the filter.
-        cursor.execute("SET LOCAL enable_seqscan = off")
-    assert "contact_cf_gin" in query.explain()
-    assert list(query) == [bronze]
