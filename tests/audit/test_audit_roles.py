@@ -16,6 +16,7 @@ from django.db import connection
 
 from audit.models import AuditEvent
 from crm.models import Company
+from tests.db_role_helpers import insert_company, refusal
 
 ROOT = Path(__file__).resolve().parents[2]
 GRANTS = ROOT / "audit" / "sql" / "grant_app_role.sql"
@@ -45,30 +46,11 @@ def app(transactional_db: None) -> Iterator[psycopg.Connection]:
             cursor.execute(f"DROP ROLE {ROLE}")
 
 
-def _refusal(conn: psycopg.Connection, sql: str, params: tuple = ()) -> str:
-    with pytest.raises(psycopg.Error) as excinfo, conn.transaction():
-        conn.execute(sql, params)
-    return str(excinfo.value)
-
-
-def _insert_company(conn: psycopg.Connection, name: str) -> str:
-    """INSERT a company as the app role, columns and values as the ORM would send them."""
-    company = Company(name=name)
-    fields = [f for f in Company._meta.concrete_fields if not f.generated]
-    values = [f.get_db_prep_save(getattr(company, f.attname), connection) for f in fields]
-    columns = ", ".join(f.column for f in fields)
-    conn.execute(
-        f"INSERT INTO crm_company ({columns}) VALUES ({', '.join(['%s'] * len(fields))})",  # noqa: S608 - model columns
-        values,
-    )
-    return str(company.pk)
-
-
 def test_the_app_role_writes_crm_rows_and_every_write_is_audited(app) -> None:
     context = json.dumps({"user_id": None, "request_id": "r-1", "path": "/companies/"})
     with app.transaction():
         app.execute("SELECT set_config('minicrm.audit_context', %s, true)", (context,))
-        company_id = _insert_company(app, "Role Co")
+        company_id = insert_company(app, "Role Co")
         app.execute("UPDATE crm_company SET name = 'Role Co 2' WHERE id = %s", (company_id,))
     app.execute("DELETE FROM crm_company WHERE id = %s", (company_id,))
 
@@ -94,7 +76,7 @@ def test_the_app_role_writes_crm_rows_and_every_write_is_audited(app) -> None:
     ],
 )
 def test_the_app_role_cannot_switch_auditing_off(app, statement: str) -> None:
-    message = _refusal(app, statement)
+    message = refusal(app, statement)
     assert "must be owner" in message or "permission denied" in message
 
 
@@ -110,7 +92,7 @@ def test_the_app_role_cannot_switch_auditing_off(app, statement: str) -> None:
 )
 def test_the_app_role_cannot_touch_audit_entries(app, statement: str) -> None:
     Company.objects.create(name="Evidence")
-    assert "permission denied" in _refusal(app, statement)
+    assert "permission denied" in refusal(app, statement)
 
 
 def test_setting_the_bulk_switch_by_hand_silences_nothing(app) -> None:
@@ -118,7 +100,7 @@ def test_setting_the_bulk_switch_by_hand_silences_nothing(app) -> None:
         batch = app.execute("SELECT public.audit_bulk_begin('a real batch', '{}')").fetchone()[0]
     with app.transaction():
         app.execute("SELECT set_config('minicrm.audit_bulk', %s, true)", (str(batch),))
-        company_id = _insert_company(app, "Sneaky")
+        company_id = insert_company(app, "Sneaky")
     assert AuditEvent.objects.filter(record_id=company_id, action="insert").exists()
 
 
@@ -127,7 +109,7 @@ def test_the_bulk_opt_out_always_leaves_its_summary_entry(app) -> None:
         batch = app.execute(
             "SELECT public.audit_bulk_begin('import', '{\"count\": 1}')"
         ).fetchone()[0]
-        company_id = _insert_company(app, "Imported")
+        company_id = insert_company(app, "Imported")
     assert not AuditEvent.objects.filter(record_id=company_id).exists()
     summary = AuditEvent.objects.get(pk=batch)
     assert summary.action == "bulk" and summary.db_role == ROLE
@@ -137,6 +119,6 @@ def test_the_bulk_opt_out_always_leaves_its_summary_entry(app) -> None:
 def test_a_temporary_table_cannot_capture_the_entries(app) -> None:
     with app.transaction():
         app.execute("CREATE TEMP TABLE audit_event (LIKE public.audit_event)")
-        company_id = _insert_company(app, "Hijack")
+        company_id = insert_company(app, "Hijack")
         assert app.execute("SELECT count(*) FROM pg_temp.audit_event").fetchone() == (0,)
     assert AuditEvent.objects.filter(record_id=company_id, action="insert").exists()

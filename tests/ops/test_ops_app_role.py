@@ -16,10 +16,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from django.conf import settings
-from django.db import connection
 from psycopg import sql
 
-from crm.models import Company
+from tests.db_role_helpers import insert_company, refusal
 
 
 @pytest.fixture
@@ -69,25 +68,6 @@ def _serve(ops, env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
         time.sleep(0.25)
 
 
-def _insert_company(conn: psycopg.Connection, name: str) -> str:
-    """INSERT a company, columns and values as the ORM would send them."""
-    company = Company(name=name)
-    fields = [f for f in Company._meta.concrete_fields if not f.generated]
-    values = [f.get_db_prep_save(getattr(company, f.attname), connection) for f in fields]
-    columns = ", ".join(f.column for f in fields)
-    conn.execute(
-        f"INSERT INTO crm_company ({columns}) VALUES ({', '.join(['%s'] * len(fields))})",  # noqa: S608 - model columns
-        values,
-    )
-    return str(company.pk)
-
-
-def _refusal(conn: psycopg.Connection, statement: str) -> str:
-    with pytest.raises(psycopg.Error) as excinfo, conn.transaction():
-        conn.execute(statement)
-    return str(excinfo.value)
-
-
 def test_the_app_runs_as_a_non_owner_role_that_cannot_tamper_with_the_audit_log(
     ops,
     base_env: Mapping[str, str],
@@ -120,14 +100,14 @@ def test_the_app_runs_as_a_non_owner_role_that_cannot_tamper_with_the_audit_log(
         assert "MIGRATE_DATABASE_URL" not in environ
 
         with psycopg.connect(app_url, autocommit=True) as app:
-            company_id = _insert_company(app, "Role Co")
+            company_id = insert_company(app, "Role Co")
             audited = app.execute(
                 "SELECT action, db_role FROM audit_event WHERE record_id = %s", (company_id,)
             ).fetchall()
             assert audited == [("insert", role)]
-            message = _refusal(app, "ALTER TABLE crm_company DISABLE TRIGGER ALL")
+            message = refusal(app, "ALTER TABLE crm_company DISABLE TRIGGER ALL")
             assert "must be owner" in message
-            assert "permission denied" in _refusal(app, "DELETE FROM audit_event")
+            assert "permission denied" in refusal(app, "DELETE FROM audit_event")
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
