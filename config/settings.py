@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "csp",
+    "django_htmx",
     "accounts",
     "crm",
     "audit",
@@ -79,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "audit.middleware.AuditContextMiddleware",  # who/where of every write, for the audit triggers
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",  # request.htmx: full page or fragment
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -200,6 +202,11 @@ STORAGES = {
 
 # Custom field values are JSONB; this caps what one record may carry.
 CUSTOM_FIELDS_MAX_BYTES = env.int("CUSTOM_FIELDS_MAX_BYTES", default=16_384)
+# Uploaded documents: the size cap, and the types accepted (sniffed from the bytes, not taken
+# from the browser's word). Files live under MEDIA_ROOT and are served only through a view
+# that checks the user may see the document.
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=25 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 # List pages and admin estimate counts above this many rows instead of running COUNT(*).
 ESTIMATED_COUNT_THRESHOLD = env.int("ESTIMATED_COUNT_THRESHOLD", default=10_000)

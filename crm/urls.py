@@ -1,9 +1,18 @@
-from django.urls import path
+"""The sales workspace's URLs, by area. Each area's module owns its `urlpatterns`; names are
+`crm:<entity>.<view>` (crm/entities.py). Fixed words (`new`, `board`, `mine`) never collide with
+the `<uuid:pk>` routes."""
 
-from crm.views import home
+from crm.views import board, dashboard, detail, leads, lists, records, search, tasks
 
 app_name = "crm"
 
 urlpatterns = [
-    path("", home.home, name="home"),
+    *dashboard.urlpatterns,
+    *search.urlpatterns,
+    *board.urlpatterns,
+    *leads.urlpatterns,
+    *tasks.urlpatterns,
+    *lists.urlpatterns,
+    *records.urlpatterns,
+    *detail.urlpatterns,
 ]

@@ -135,3 +135,14 @@ def request_queries(admin_client) -> int:
     with CaptureQueriesContext(connection) as ctx:
         assert admin_client.get("/admin/crm/no-such-page/").status_code == 404
     return len(ctx.captured_queries)
+
+
+@pytest.fixture
+def login(client):
+    """Sign a persona in on the test client: `login(sales_rep).get(url)`."""
+
+    def sign_in(user: User):
+        client.force_login(user)
+        return client
+
+    return sign_in

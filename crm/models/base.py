@@ -80,6 +80,16 @@ def default_currency() -> str:
     return settings.DEFAULT_CURRENCY
 
 
+class HasDetailPage:
+    """Records with a page of their own in the app, named crm:<model>.detail (crm/entities.py).
+    Invoices have none (admin only), so this is a mixin, not part of the base class."""
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse(f"crm:{self._meta.model_name}.detail", args=[self.pk])
+
+
 class OwnedRecord(TouchedRecord):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(

@@ -12,6 +12,7 @@ from crm.search import SearchText
 
 from .base import (
     CustomizableRecord,
+    HasDetailPage,
     currency_check,
     default_currency,
     json_type_check,
@@ -21,7 +22,7 @@ from .lookups import Campaign, DealType, Pipeline, Stage
 from .parties import Company, Contact, search_indexes, tags_field
 
 
-class Deal(CustomizableRecord):
+class Deal(HasDetailPage, CustomizableRecord):
     CUSTOM_FIELDS_ENTITY = "deal"
 
     class Status(models.TextChoices):
@@ -125,7 +126,7 @@ class Deal(CustomizableRecord):
             raise ValidationError({"stage": "This stage belongs to another pipeline."})
 
 
-class Contract(CustomizableRecord):
+class Contract(HasDetailPage, CustomizableRecord):
     CUSTOM_FIELDS_ENTITY = "contract"
 
     class Status(models.TextChoices):

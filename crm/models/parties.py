@@ -10,7 +10,7 @@ from django.db.models import F
 
 from crm.search import SearchText, SimpleTsVector
 
-from .base import CustomizableRecord, json_type_check, non_negative
+from .base import CustomizableRecord, HasDetailPage, json_type_check, non_negative
 from .lookups import Campaign, Industry
 
 
@@ -27,7 +27,7 @@ def search_indexes(prefix: str) -> list[models.Index]:
     ]
 
 
-class Company(CustomizableRecord):
+class Company(HasDetailPage, CustomizableRecord):
     CUSTOM_FIELDS_ENTITY = "company"
 
     class Type(models.TextChoices):
@@ -121,7 +121,7 @@ class Company(CustomizableRecord):
         return self.name
 
 
-class Contact(CustomizableRecord):
+class Contact(HasDetailPage, CustomizableRecord):
     CUSTOM_FIELDS_ENTITY = "contact"
 
     class Type(models.TextChoices):
@@ -193,7 +193,7 @@ class Contact(CustomizableRecord):
         return f"{self.first_name} {self.last_name}".strip()
 
 
-class Lead(CustomizableRecord):
+class Lead(HasDetailPage, CustomizableRecord):
     CUSTOM_FIELDS_ENTITY = "lead"
 
     class Status(models.TextChoices):

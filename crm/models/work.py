@@ -14,6 +14,7 @@ from crm.search import SearchText, SimpleTsVector
 
 from .base import (
     CustomizableRecord,
+    HasDetailPage,
     OwnedRecord,
     TouchedRecord,
     non_negative,
@@ -36,7 +37,7 @@ def _parents_nonnull() -> models.Func:
     )
 
 
-class Board(OwnedRecord):
+class Board(HasDetailPage, OwnedRecord):
     """A project board (kanban): sections in order, tasks in order within them."""
 
     class Visibility(models.TextChoices):
@@ -88,7 +89,7 @@ class Section(models.Model):
         return f"{self.board.title}: {self.title}" if self.board_id else self.title
 
 
-class Task(CustomizableRecord):
+class Task(HasDetailPage, CustomizableRecord):
     """A to-do: on a CRM record (company, contact, lead or deal), on a project board, or loose."""
 
     CUSTOM_FIELDS_ENTITY = "task"
@@ -282,7 +283,7 @@ class Note(TouchedRecord):
         return self.body[:60]
 
 
-class Document(CustomizableRecord):
+class Document(HasDetailPage, CustomizableRecord):
     """A file stored under MEDIA_ROOT, or a link to one kept elsewhere."""
 
     CUSTOM_FIELDS_ENTITY = "document"

@@ -1,0 +1,41 @@
+"""Template helpers for the app's layout: navigation links, money, record links."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def nav_link(context: Any, url_name: str, label: str, section: str) -> str:
+    """A sidebar link, marked as the current page when the resolved URL name is `section`
+    or starts with `section.` (so `company` covers the company list, detail and forms, while
+    `deal.board` stays apart from `deal`)."""
+    request = context.get("request")
+    match = getattr(request, "resolver_match", None)
+    current = match.url_name if match else ""
+    exact_sections = {"deal.board", "task.mine"}
+    is_current = current == section or (
+        current.startswith(f"{section}.") and current not in exact_sections
+    )
+    if section == "board" and current == "deal.board":
+        is_current = False
+    current_attr = mark_safe(' aria-current="page"') if is_current else ""
+    return format_html('<a href="{}"{}>{}</a>', reverse(url_name), current_attr, label)
+
+
+@register.filter
+def money(value: Any, currency: str = "") -> str:
+    """12345.5 -> "12,345.50 USD"; empty for None."""
+    if value in (None, ""):
+        return ""
+    amount = intcomma(f"{Decimal(value):.2f}")
+    return f"{amount} {currency}".strip()
