@@ -206,7 +206,6 @@ CUSTOM_FIELDS_MAX_BYTES = env.int("CUSTOM_FIELDS_MAX_BYTES", default=16_384)
 # from the browser's word). Files live under MEDIA_ROOT and are served only through a view
 # that checks the user may see the document.
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=25 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 # List pages and admin estimate counts above this many rows instead of running COUNT(*).
 ESTIMATED_COUNT_THRESHOLD = env.int("ESTIMATED_COUNT_THRESHOLD", default=10_000)
