@@ -5,6 +5,7 @@ from .custom_fields import CustomFieldDefinition
 from .deals import Contract, Deal, Invoice
 from .lookups import Campaign, DealType, DocumentType, Industry, Pipeline, Stage
 from .parties import Company, Contact, Lead
+from .saved_views import SavedView
 from .work import Board, Document, Note, Section, Task, TaskComment
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Note",
     "OwnedRecord",
     "Pipeline",
+    "SavedView",
     "Section",
     "Stage",
     "Task",
