@@ -1,0 +1,155 @@
+"""Reads of the task pages: "my tasks" grouped by due date, and a project board's columns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from crm import permissions
+from crm.models import Board, Company, Contact, Deal, Lead, Section, Task
+from crm.models.work import PARENT_FIELDS
+
+MY_TASKS_LIMIT = 200
+DONE_LIMIT = 50
+_PARENT_MODELS = {"company": Company, "contact": Contact, "lead": Lead, "deal": Deal}
+
+
+@dataclass
+class TaskGroup:
+    key: str
+    title: str
+    tasks: list[Task] = field(default_factory=list)
+
+
+def my_tasks_queryset(user: User) -> QuerySet[Task]:
+    """The tasks that are `user`'s to do: assigned to them, or theirs and assigned to nobody.
+    Served by task_assignee_due_idx (assignee, status, due_at) for the assigned arm."""
+    mine = Q(assignee=user) | Q(owner=user, assignee__isnull=True)
+    return Task.objects.filter(mine).visible_to(user)
+
+
+def _attach_parents(user: User, tasks: list[Task]) -> None:
+    """Set `task.related` to the record the task is about, or its board, when the user may
+    see it (None otherwise): one query per kind of parent, never one per task. A task
+    assigned to someone does not reveal a record they may not open."""
+    wanted: dict[str, set[Any]] = defaultdict(set)
+    for task in tasks:
+        for name in PARENT_FIELDS:
+            if getattr(task, f"{name}_id"):
+                wanted[name].add(getattr(task, f"{name}_id"))
+        if task.section_id:
+            wanted["section"].add(task.section_id)
+    found: dict[tuple[str, Any], Any] = {}
+    for name, ids in wanted.items():
+        if name == "section":
+            qs = Section.objects.filter(pk__in=ids).visible_to(user).select_related("board")
+        else:
+            qs = _PARENT_MODELS[name].objects.filter(pk__in=ids).visible_to(user)
+        found.update({(name, obj.pk): obj for obj in qs})
+    for task in tasks:
+        task.related = None
+        for name in (*PARENT_FIELDS, "section"):
+            pk = getattr(task, f"{name}_id")
+            if pk:
+                related = found.get((name, pk))
+                task.related = related.board if name == "section" and related else related
+                break
+
+
+def _group_key(task: Task, now: dt.datetime) -> str:
+    if task.status == Task.Status.DONE:
+        return "done"
+    if task.due_at is None:
+        return "none"
+    if task.due_at < now:
+        return "overdue"
+    today = timezone.localdate(now)
+    due = timezone.localdate(task.due_at)
+    if due == today:
+        return "today"
+    # "This week" runs to the end of Sunday of the current ISO week.
+    if due <= today + dt.timedelta(days=6 - today.weekday()):
+        return "week"
+    return "later"
+
+
+GROUPS = (
+    ("overdue", "Overdue"),
+    ("today", "Today"),
+    ("week", "This week"),
+    ("later", "Later"),
+    ("none", "No date"),
+    ("done", "Done"),
+)
+
+
+def my_tasks(user: User, *, show_done: bool = False) -> list[TaskGroup]:
+    """`user`'s open tasks in groups Overdue / Today / This week / Later / No date, overdue
+    first and then by due date; with `show_done`, also the latest done ones. Empty groups are
+    dropped. At most MY_TASKS_LIMIT open tasks (a fixed number of queries)."""
+    base = my_tasks_queryset(user).select_related("assignee")
+    tasks = list(
+        base.exclude(status=Task.Status.DONE).order_by(
+            F("due_at").asc(nulls_last=True), "created_at"
+        )[:MY_TASKS_LIMIT]
+    )
+    if show_done:
+        done = base.filter(status=Task.Status.DONE).order_by("-completed_at")
+        tasks += list(done[:DONE_LIMIT])
+    _attach_parents(user, tasks)
+    now = timezone.now()
+    groups = {key: TaskGroup(key, title) for key, title in GROUPS}
+    for task in tasks:
+        groups[_group_key(task, now)].tasks.append(task)
+    return [group for group in groups.values() if group.tasks]
+
+
+def task_row(user: User, task: Task) -> Task:
+    """One task of "my tasks", re-read after a change, with its related record attached."""
+    _attach_parents(user, [task])
+    task.group = _group_key(task, timezone.now())
+    return task
+
+
+def board_list(user: User) -> list[Board]:
+    """The boards `user` may see, with their number of cards, in the boards' order."""
+    return list(
+        Board.objects.visible_to(user)
+        .select_related("owner")
+        .annotate(card_count=Count("sections__tasks"))
+        .order_by("position", "title")
+    )
+
+
+@dataclass
+class Column:
+    section: Section
+    cards: list[Task] = field(default_factory=list)
+
+
+def board_columns(user: User, board: Board) -> list[Column]:
+    """A board's sections in order, each with its cards in `position` order (three queries
+    whatever the number of cards: sections, cards, and nothing per card)."""
+    sections = Section.objects.filter(board=board).visible_to(user).order_by("position", "title")
+    columns = {section.pk: Column(section) for section in sections}
+    cards = (
+        Task.objects.filter(section__board=board)
+        .visible_to(user)
+        .select_related("assignee")
+        .order_by("position", "created_at", "id")
+    )
+    for card in cards:
+        if card.section_id in columns:
+            columns[card.section_id].cards.append(card)
+    return list(columns.values())
+
+
+def can_edit_board(user: User, board: Board) -> bool:
+    """Whether the board's controls (drag, move, add a card) are shown."""
+    return permissions.can_edit(user, board)
