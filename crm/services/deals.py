@@ -11,7 +11,8 @@ from crm import permissions
 from crm.models import Deal, Stage
 
 
-def _status_for(stage: Stage) -> str:
+def deal_status_for_stage(stage: Stage) -> str:
+    """The status a deal in `stage` has: won and lost stages close it, the others keep it open."""
     if stage.is_won:
         return Deal.Status.WON
     if stage.is_lost:
@@ -34,7 +35,7 @@ def deal_move_to_stage(*, user: User, deal: Deal, stage: Stage) -> Deal:
         raise ValidationError({"stage": "This stage belongs to another pipeline."})
     if deal.stage_id == stage.pk:
         return deal
-    status = _status_for(stage)
+    status = deal_status_for_stage(stage)
     deal.stage = stage
     if status != deal.status:
         deal.closed_at = None if status == Deal.Status.OPEN else timezone.now()

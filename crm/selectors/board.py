@@ -1,0 +1,188 @@
+"""The pipeline board: stage columns of visible deals with SQL totals, a capped set of cards.
+
+A board costs the same number of queries whatever the number of deals: the pipeline's stages,
+one aggregate grouped by stage (and currency: amounts in different currencies are not added
+up), one UNION ALL of "the first N cards of each stage" (each arm an index range scan with a
+LIMIT, so a column of 100k deals reads N rows), and one query for which of those cards the
+user may move. Won and lost columns show deals closed in the last CLOSED_RECENT_DAYS only: the
+board is for work in progress, and the deal list has every closed deal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from accounts.models import User
+from crm.models import Deal, Pipeline, Stage
+
+CARDS_PER_COLUMN = 50
+CLOSED_RECENT_DAYS = 30
+ME = "me"
+
+_CARD_FIELDS = (
+    "id",
+    "name",
+    "amount",
+    "currency",
+    "expected_close_date",
+    "stage_id",
+    "status",
+    "company__name",
+    "owner__name",
+    "owner__email",
+)
+
+
+@dataclass
+class Column:
+    stage: Stage
+    count: int = 0
+    # (currency, total) pairs, largest first; usually one.
+    totals: list[tuple[str, Decimal]] = field(default_factory=list)
+    cards: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.stage.is_won or self.stage.is_lost
+
+    @property
+    def more(self) -> int:
+        return max(self.count - len(self.cards), 0)
+
+
+@dataclass
+class Board:
+    pipeline: Pipeline | None
+    columns: list[Column]
+    owner: str  # "" (everyone), "me" or a user id, as in the URL
+
+    @cached_property
+    def stages(self) -> list[Stage]:
+        return [column.stage for column in self.columns]
+
+
+def board_pipelines() -> QuerySet[Pipeline]:
+    """The pipelines the picker offers: active ones, in their order."""
+    return Pipeline.objects.filter(is_active=True).order_by("-is_default", "position", "name")
+
+
+def pick_pipeline(pipelines: list[Pipeline], wanted: str | None) -> Pipeline | None:
+    """The pipeline named by the URL if it is one of `pipelines`, else the default one (else
+    the first): an allow-list, so an unknown or inactive id is never used."""
+    for pipeline in pipelines:
+        if wanted and str(pipeline.pk) == wanted:
+            return pipeline
+    return next((p for p in pipelines if p.is_default), pipelines[0] if pipelines else None)
+
+
+def owner_choices(user: Any) -> list[User]:
+    """The users the owner filter offers: everyone active for an admin, otherwise the user's
+    team (whose records the user may see some of)."""
+    users = User.objects.filter(is_active=True).order_by("name", "email")
+    if user.role == User.Role.ADMIN:
+        return list(users)
+    if user.team_id is None:
+        return [user]
+    return list(users.filter(team_id=user.team_id))
+
+
+def pick_owner(user: Any, choices: list[User], wanted: str | None) -> tuple[str, Any]:
+    """(the owner value as shown in the URL, the owner id to filter by or None for everyone),
+    from the allow-list: "me" or the id of one of `choices`."""
+    if wanted == ME:
+        return ME, user.pk
+    for choice in choices:
+        if wanted and str(choice.pk) == wanted:
+            return wanted, choice.pk
+    return "", None
+
+
+def board_deals(*, user: Any, pipeline: Pipeline, owner_id: Any = None) -> QuerySet[Deal]:
+    """The deals the board shows: visible, of `pipeline`, open or recently closed, optionally
+    of one owner. Unordered: callers add the order they need."""
+    since = timezone.now() - dt.timedelta(days=CLOSED_RECENT_DAYS)
+    shown = Q(status=Deal.Status.OPEN) | Q(
+        status__in=[Deal.Status.WON, Deal.Status.LOST], closed_at__gte=since
+    )
+    deals = Deal.objects.visible_to(user).filter(shown, pipeline=pipeline).order_by()
+    if owner_id is not None:
+        deals = deals.filter(owner_id=owner_id)
+    return deals
+
+
+def _card_order(card: dict[str, Any]) -> tuple:
+    close = card["expected_close_date"]
+    return (close is None, close or dt.date.min, card["name"], str(card["id"]))
+
+
+def pipeline_board(
+    *,
+    user: Any,
+    pipeline: Pipeline | None,
+    owner: str = "",
+    owner_id: Any = None,
+    cards_per_column: int = CARDS_PER_COLUMN,
+) -> Board:
+    """The board of `pipeline` as `user` sees it: one column per stage in position order, each
+    with the count and amount totals of all its shown deals (computed in SQL) and at most
+    `cards_per_column` cards, soonest expected close first. Cards the user may change carry
+    `can_move`. A bounded number of queries, whatever the number of deals."""
+    if pipeline is None:
+        return Board(pipeline=None, columns=[], owner=owner)
+    columns = [Column(stage) for stage in pipeline.stages.order_by("position")]
+    if not columns:
+        return Board(pipeline=pipeline, columns=[], owner=owner)
+    by_stage = {column.stage.pk: column for column in columns}
+    deals = board_deals(user=user, pipeline=pipeline, owner_id=owner_id)
+
+    totals: dict[Any, dict[str, Decimal]] = defaultdict(dict)
+    for row in deals.values("stage_id", "currency").annotate(n=Count("id"), total=Sum("amount")):
+        by_stage[row["stage_id"]].count += row["n"]
+        totals[row["stage_id"]][row["currency"]] = row["total"] or Decimal(0)
+    for stage_id, per_currency in totals.items():
+        by_stage[stage_id].totals = sorted(per_currency.items(), key=lambda kv: -kv[1])
+
+    # One arm per non-empty stage, each ORDER BY ... LIMIT on its own: the database stops
+    # after `cards_per_column` rows per stage instead of sorting a 100k-deal column.
+    order = (F("expected_close_date").asc(nulls_last=True), "name", "id")
+    arms = [
+        deals.filter(stage_id=column.stage.pk)
+        .order_by(*order)
+        .values(*_CARD_FIELDS)[:cards_per_column]
+        for column in columns
+        if column.count
+    ]
+    cards: list[dict[str, Any]] = []
+    if arms:
+        cards = list(arms[0].union(*arms[1:], all=True)) if len(arms) > 1 else list(arms[0])
+    movable = (
+        set(
+            Deal.objects.editable_by(user)
+            .filter(pk__in=[card["id"] for card in cards])
+            .values_list("pk", flat=True)
+        )
+        if cards
+        else set()
+    )
+    for card in cards:
+        card["can_move"] = card["id"] in movable
+        by_stage[card["stage_id"]].cards.append(card)
+    # UNION ALL keeps no order across arms; each column sorts its own cards again (few).
+    for column in columns:
+        column.cards.sort(
+            key=lambda c: (
+                c["expected_close_date"] is None,
+                c["expected_close_date"] or dt.date.min,
+                c["name"],
+                str(c["id"]),
+            )
+        )
+    return Board(pipeline=pipeline, columns=columns, owner=owner)
