@@ -1,0 +1,115 @@
+"""The one list engine: filter, sort and page a queryset as a list spec allows.
+
+    form = ListFilterForm(spec=spec, ctx=ctx, data=request.GET)
+    page = run(spec, visible_queryset, form, ctx, after=..., before=...)
+
+Counting never runs an exact COUNT(*) over a big table: EstimatedCountPaginator asks the
+planner first and counts exactly only below ESTIMATED_COUNT_THRESHOLD rows, so the page says
+"about 1,204,000" on a million rows and "37" on a small team's list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import F, Model, QuerySet
+
+from crm.forms.lists import DEFAULT_PER_PAGE, ListFilterForm
+from crm.lists import keyset
+from crm.lists.filters import FilterContext
+from crm.lists.spec import ListSpec
+from crm.pagination import EstimatedCountPaginator
+
+
+@dataclass
+class ListPage:
+    """One page of a list, with what the template needs to link onwards."""
+
+    rows: list[Model]
+    order: keyset.SortOrder
+    per_page: int
+    count: int
+    count_is_estimated: bool
+    next_cursor: str | None
+    prev_cursor: str | None
+
+    @property
+    def is_first(self) -> bool:
+        return self.prev_cursor is None
+
+
+def sort_order(spec: ListSpec, value: str | None) -> keyset.SortOrder:
+    """The allow-listed sort for `?sort=`; anything else is the spec's default."""
+    key = value if value and value.lstrip("-") in spec.sorts else spec.default_sort
+    return keyset.resolve(spec.model, key, spec.sorts[key.lstrip("-")])
+
+
+def filtered(spec: ListSpec, qs: QuerySet, form: ListFilterForm, ctx: FilterContext) -> QuerySet:
+    """`qs` narrowed by every filter whose parameters the form accepted."""
+    values = form.values
+    for flt in form.filters:
+        qs = flt.apply(qs, values, ctx)
+    return qs
+
+
+def paginate(
+    spec: ListSpec,
+    qs: QuerySet,
+    order: keyset.SortOrder,
+    *,
+    per_page: int = DEFAULT_PER_PAGE,
+    after: str | None = None,
+    before: str | None = None,
+) -> ListPage:
+    """One keyset page of the filtered queryset `qs`: two queries (the estimate or a small
+    count, and the rows), whatever the page number."""
+    counter = EstimatedCountPaginator(qs, per_page)
+    count, estimated = counter.count, counter.count_is_estimated
+
+    rows_qs = qs.select_related(*spec.select_related)
+    if spec.only:
+        rows_qs = rows_qs.only(*spec.only)
+    rows_qs = rows_qs.annotate(**{keyset.SORT_VALUE: F(order.path)})
+    cursor_after = keyset.decode(order, after) if after else None
+    cursor_before = keyset.decode(order, before) if before and not cursor_after else None
+
+    if cursor_before is not None:
+        # A previous page: read backwards from the cursor, then put the rows back in order.
+        rows_qs = rows_qs.filter(keyset.after(order, cursor_before, reverse=True))
+        rows = list(rows_qs.order_by(*order.order_by(reverse=True))[: per_page + 1])
+        has_prev, has_next = len(rows) > per_page, True
+        rows = rows[:per_page][::-1]
+    else:
+        if cursor_after is not None:
+            rows_qs = rows_qs.filter(keyset.after(order, cursor_after))
+        rows = list(rows_qs.order_by(*order.order_by())[: per_page + 1])
+        has_next, has_prev = len(rows) > per_page, cursor_after is not None
+        rows = rows[:per_page]
+
+    return ListPage(
+        rows=rows,
+        order=order,
+        per_page=per_page,
+        count=count,
+        count_is_estimated=estimated,
+        next_cursor=keyset.encode(order, rows[-1]) if rows and has_next else None,
+        prev_cursor=keyset.encode(order, rows[0]) if rows and has_prev else None,
+    )
+
+
+def run(
+    spec: ListSpec,
+    qs: QuerySet,
+    form: ListFilterForm,
+    ctx: FilterContext,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+) -> ListPage:
+    values: dict[str, Any] = form.values
+    order = sort_order(spec, values.get("sort"))
+    per_page = values.get("per_page") or DEFAULT_PER_PAGE
+    return paginate(
+        spec, filtered(spec, qs, form, ctx), order, per_page=per_page, after=after, before=before
+    )
