@@ -17,12 +17,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 
 from accounts.models import User
 from crm import models as crm
+from crm.forms.custom_fields import CUSTOM_FIELD_PREFIX
 from crm.models import CustomFieldDefinition
 from crm.models.base import HasDetailPage
 from crm.templatetags.crm_ui import money
@@ -157,7 +159,7 @@ def header_badges(record: models.Model) -> list[tuple[str, str]]:
     for name in _BADGE_FIELDS:
         try:
             f = record._meta.get_field(name)
-        except models.FieldDoesNotExist:
+        except FieldDoesNotExist:
             continue
         if f.choices:
             badges.append((getattr(record, name), getattr(record, f"get_{name}_display")()))
@@ -200,7 +202,9 @@ def custom_field_rows(record: crm.CustomizableRecord) -> list[FieldRow]:
         elif d.field_type == CustomFieldDefinition.FieldType.EMAIL and value:
             url = f"mailto:{value}"
         shown = None if value in (None, "", []) else _format_custom(d, value)
-        rows.append(FieldRow(d.key, d.label, value=shown, url=url))
+        # The inline-edit tag knows custom fields by their form field name (cf_<key>).
+        name = f"{CUSTOM_FIELD_PREFIX}{d.key}"
+        rows.append(FieldRow(name, d.label, inline=True, value=shown, url=url))
     return rows
 
 

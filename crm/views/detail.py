@@ -1,19 +1,57 @@
-"""Detail pages: every field, related records, the timeline, inline add of notes and tasks."""
+"""Detail pages of the seven entities, and the timeline's "older" pages."""
 
 from __future__ import annotations
 
-from django.urls import path
+from collections.abc import Callable
+from typing import Any
 
-from crm.views.placeholder import placeholder
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.views.decorators.http import require_GET
+
+from crm.entities import ENTITIES
+from crm.selectors.timeline import TIMELINE_MODELS
+from crm.views import detail_add
+from crm.views.detail_context import detail_context, get_record_for_user, timeline_context
+
+
+def _detail_view(key: str) -> Callable[..., HttpResponse]:
+    @login_required
+    @require_GET
+    def view(request: HttpRequest, pk: Any) -> HttpResponse:
+        record = get_record_for_user(request, key, pk)
+        return render(request, f"crm/{key}_detail.html", detail_context(request, record))
+
+    view.__name__ = f"{key}_detail"
+    return view
+
+
+def _timeline_view(key: str) -> Callable[..., HttpResponse]:
+    @login_required
+    @require_GET
+    def view(request: HttpRequest, pk: Any) -> HttpResponse:
+        """An older page of the timeline (the "Older" button): just its items."""
+        record = get_record_for_user(request, key, pk)
+        context = timeline_context(request, record, can_edit=False)
+        return render(request, "crm/partials/_timeline_items.html", context)
+
+    view.__name__ = f"{key}_timeline"
+    return view
+
 
 urlpatterns = [
-    path("companies/<uuid:pk>/", placeholder("Company"), name="company.detail"),
-    path("contacts/<uuid:pk>/", placeholder("Contact"), name="contact.detail"),
-    path("leads/<uuid:pk>/", placeholder("Lead"), name="lead.detail"),
-    path("deals/<uuid:pk>/", placeholder("Deal"), name="deal.detail"),
-    path("contracts/<uuid:pk>/", placeholder("Contract"), name="contract.detail"),
-    path("tasks/<uuid:pk>/", placeholder("Task"), name="task.detail"),
-    path("documents/<uuid:pk>/", placeholder("Document"), name="document.detail"),
-    path("notes/on/<str:entity>/<uuid:pk>/", placeholder("Add note"), name="note.create"),
-    path("tasks/on/<str:entity>/<uuid:pk>/", placeholder("Add task"), name="task.quick_create"),
+    *[
+        path(f"{e.plural}/<uuid:pk>/", _detail_view(e.key), name=f"{e.key}.detail")
+        for e in ENTITIES.values()
+    ],
+    *[
+        path(f"{ENTITIES[k].plural}/<uuid:pk>/timeline/", _timeline_view(k), name=f"{k}.timeline")
+        for k in TIMELINE_MODELS
+    ],
+    path("notes/on/<str:entity>/<uuid:pk>/", detail_add.note_create, name="note.create"),
+    path(
+        "tasks/on/<str:entity>/<uuid:pk>/", detail_add.task_quick_create, name="task.quick_create"
+    ),
 ]

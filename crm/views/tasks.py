@@ -2,14 +2,59 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from typing import Any
 
-from crm.views.placeholder import placeholder
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from crm import permissions
+from crm.models import Task
+from crm.selectors.tasks import my_tasks, task_row
+from crm.services.tasks import task_set_status
+from crm.views import tasks_boards
+
+
+@login_required
+@require_GET
+def task_mine(request: HttpRequest) -> HttpResponse:
+    show_done = request.GET.get("done") == "1"
+    groups = my_tasks(request.user, show_done=show_done)
+    return render(request, "crm/task_mine.html", {"groups": groups, "show_done": show_done})
+
+
+def _next_url(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return fallback
+
+
+@login_required
+@require_POST
+def task_done(request: HttpRequest, pk: Any) -> HttpResponse:
+    """Mark a task done (or, with status=open, undo that): htmx answers with the task's row in
+    its new state, which carries the Undo button; a plain post redirects back."""
+    task = permissions.get_object_for_user_or_404(
+        request, Task.objects.select_related("assignee"), pk, for_edit=True
+    )
+    reopen = request.POST.get("status") == Task.Status.OPEN
+    task_set_status(
+        user=request.user, task=task, status=Task.Status.OPEN if reopen else Task.Status.DONE
+    )
+    messages.success(request, f"“{task.title}” {'reopened' if reopen else 'done'}.")
+    if request.htmx:
+        context = {"task": task_row(request.user, task), "oob": True}
+        return render(request, "crm/partials/_task_row.html", context)
+    return redirect(_next_url(request, "crm:task.mine"))
+
 
 urlpatterns = [
-    path("tasks/mine/", placeholder("My tasks"), name="task.mine"),
-    path("tasks/<uuid:pk>/done/", placeholder("Mark done"), name="task.done"),
-    path("boards/", placeholder("Boards"), name="board.list"),
-    path("boards/<uuid:pk>/", placeholder("Board"), name="board.detail"),
-    path("boards/<uuid:pk>/move/", placeholder("Move card"), name="board.move"),
+    path("tasks/mine/", task_mine, name="task.mine"),
+    path("tasks/<uuid:pk>/done/", task_done, name="task.done"),
+    *tasks_boards.urlpatterns,
 ]
