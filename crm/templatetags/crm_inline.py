@@ -47,10 +47,12 @@ def definitions(holder: Any, entity: str) -> dict[str, CustomFieldDefinition]:
 
 
 def user_can_edit(user: Any, record: Model) -> bool:
-    """permissions.can_edit, once per record instance."""
-    if _CAN_EDIT_ATTR not in record.__dict__:
-        record.__dict__[_CAN_EDIT_ATTR] = permissions.can_edit(user, record)
-    return record.__dict__[_CAN_EDIT_ATTR]
+    """permissions.can_edit, once per record instance and user."""
+    cache = record.__dict__.setdefault(_CAN_EDIT_ATTR, {})
+    key = getattr(user, "pk", None)
+    if key not in cache:
+        cache[key] = permissions.can_edit(user, record)
+    return cache[key]
 
 
 def _link(url: str, text: Any) -> SafeString:
