@@ -56,7 +56,7 @@ def _answer(request: HttpRequest, deal: Deal, owner: str, status: int = 200) -> 
     if not request.htmx:
         return redirect(_board_url(deal.pipeline_id, owner))
     context = _board_context(request, str(deal.pipeline_id), owner)
-    return render(request, "crm/partials/_board_fragment.html", context, status=status)
+    return render(request, "crm/partials/_board_pipeline_fragment.html", context, status=status)
 
 
 @login_required

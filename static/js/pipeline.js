@@ -13,7 +13,7 @@
   }
 
   function clearTargets() {
-    document.querySelectorAll(".board-cards.is-target").forEach(function (el) {
+    document.querySelectorAll(".pipeline-cards.is-target").forEach(function (el) {
       el.classList.remove("is-target");
     });
   }
@@ -27,7 +27,7 @@
   }
 
   document.addEventListener("dragstart", function (event) {
-    var card = event.target.closest && event.target.closest(".board-card[draggable=true]");
+    var card = event.target.closest && event.target.closest(".pipeline-card[draggable=true]");
     if (!card) return;
     dragged = { card: card, parent: card.parentNode, next: card.nextSibling };
     event.dataTransfer.effectAllowed = "move";
@@ -59,7 +59,7 @@
     clearTargets();
     var card = dragged.card;
     var stage = target.getAttribute("data-drop-stage");
-    var form = card.querySelector("form.board-move");
+    var form = card.querySelector("form.pipeline-move");
     var select = form && form.querySelector("select[name=stage]");
     if (!select || target === dragged.parent) return;
     select.value = stage;
@@ -70,7 +70,7 @@
 
   function isMove(event) {
     var elt = event.detail && event.detail.elt;
-    return elt && elt.matches && elt.matches("form.board-move");
+    return elt && elt.matches && elt.matches("form.pipeline-move");
   }
 
   // A refused move answers 400/403 with the board as it is and a message: swap it in anyway.
