@@ -226,16 +226,17 @@ def _panel(
     add: dict[str, Any] | None = None,
     limit: int = PANEL_LIMIT,
 ) -> Panel:
-    """One related panel: the first `limit` visible rows, and their total when there are more
-    (two queries at most). `more` / `add` are the list / create page's parameters."""
+    """One related panel: the first `limit` visible rows and their total, two queries whatever
+    the number of rows (the count always runs, so the header can say how many there are and a
+    page's budget does not depend on it). `more` / `add` are the list / create parameters."""
     entity = queryset.model._meta.model_name
     visible = queryset.visible_to(user)
-    rows = list(visible[: limit + 1])
-    count = visible.count() if len(rows) > limit else len(rows)
+    rows = list(visible[:limit])
+    count = visible.count()
     return Panel(
         key=key,
         title=title,
-        rows=[row(obj) for obj in rows[:limit]],
+        rows=[row(obj) for obj in rows],
         count=count,
         more_url=_url(f"crm:{entity}.list", **more) if more else None,
         add_url=_url(f"crm:{entity}.create", **add) if add is not None else None,

@@ -120,11 +120,17 @@ def test_foreign_key_to_an_invisible_record_is_not_named(sales_rep, outsider, lo
 
 def test_custom_fields_show_by_definition_and_skip_undefined_keys(sales_rep, login) -> None:
     f.CustomFieldDefinitionFactory(
-        entity="company", key="tier", label="Customer tier", field_type="choice",
+        entity="company",
+        key="tier",
+        label="Customer tier",
+        field_type="choice",
         choices=["gold", "silver"],
     )
     f.CustomFieldDefinitionFactory(
-        entity="company", key="vip", label="VIP", field_type=CustomFieldDefinition.FieldType.BOOLEAN
+        entity="company",
+        key="vip",
+        label="VIP",
+        field_type=CustomFieldDefinition.FieldType.BOOLEAN,
     )
     company = f.CompanyFactory(owner=sales_rep)
     # Written past validation: a key whose definition an admin has since removed.
@@ -185,7 +191,9 @@ def test_task_page_shows_its_record_and_comments(sales_rep, login) -> None:
 
 
 def test_board_task_page_shows_its_board_and_section(sales_rep, login) -> None:
-    section = f.SectionFactory(board=f.BoardFactory(owner=sales_rep, title="Launch"), title="Doing")
+    section = f.SectionFactory(
+        board=f.BoardFactory(owner=sales_rep, title="Launch"), title="Doing"
+    )
     task = f.TaskFactory(owner=sales_rep, section=section)
     html = login(sales_rep).get(task.get_absolute_url()).content.decode()
     assert "Launch" in html and "Doing" in html
