@@ -108,8 +108,12 @@ class RecordForm(CustomFieldsFormMixin, forms.ModelForm):
     }
 
     def __init__(self, *args: Any, user: User, only: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.user = user
+        for field in self.fields.values():
+            # Callable model defaults (currency) would add a hidden "initial-" twin input.
+            field.show_hidden_initial = False
         self.only = only
         self._setup_owner()
         for name, action in self.linked.items():
