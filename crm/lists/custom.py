@@ -29,11 +29,21 @@ class NumericOrNull(Func):
     strings, and a malformed value written around the app must not turn a filter into a
     database error."""
 
-    template = (
-        "(CASE WHEN %(expressions)s ~ '^[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?$' "
-        "THEN (%(expressions)s)::numeric END)"
-    )
     output_field = DecimalField()
+    # Exponents up to three digits: numeric holds them; 1E+999999 would overflow the cast.
+    NUMBER = r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,3})?$"
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"(CASE WHEN {sql} ~ %s THEN ({sql})::numeric END)",
+            [*params, self.NUMBER, *params],
+        )
+
+
+def _decimal(label: str) -> forms.DecimalField:
+    # Bounded, so "1e999999" is a form error rather than a numeric overflow in the database.
+    return forms.DecimalField(label=label, required=False, max_digits=30, decimal_places=10)
 
 
 @dataclass(frozen=True)
@@ -63,8 +73,8 @@ class CustomFieldFilter(Filter):
             }
         if kind == FieldType.DECIMAL:
             return {
-                f"{name}__min": forms.DecimalField(label=f"{label} from", required=False),
-                f"{name}__max": forms.DecimalField(label=f"{label} to", required=False),
+                f"{name}__min": _decimal(f"{label} from"),
+                f"{name}__max": _decimal(f"{label} to"),
             }
         if kind == FieldType.DATE:
             return {
