@@ -64,6 +64,11 @@ class DealForm(RecordForm):
                 Stage.objects.filter(pipeline__is_active=True), self.instance.stage_id
             ).select_related("pipeline")
             self.fields["stage"].help_text = "A stage of the chosen pipeline."
+            if self.only == "stage" and self.instance.pipeline_id:
+                # Inline, the pipeline stays: offer only its stages.
+                stage = self.fields["stage"]
+                stage.queryset = stage.queryset.filter(pipeline_id=self.instance.pipeline_id)
+                stage.help_text = ""
         if self.instance._state.adding and not self.is_bound:
             self._initial_pipeline()
 

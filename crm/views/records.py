@@ -56,7 +56,9 @@ def _save(form: RecordForm, write: Any, **kwargs: Any) -> Model | None:
         return None
 
 
-def _form_page(request: HttpRequest, entity: Entity, form: RecordForm, **extra: Any) -> Any:
+def _form_page(
+    request: HttpRequest, entity: Entity, form: RecordForm, **extra: Any
+) -> HttpResponse:
     return render(
         request,
         "crm/record_form.html",
