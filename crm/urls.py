@@ -2,13 +2,24 @@
 `crm:<entity>.<view>` (crm/entities.py). Fixed words (`new`, `board`, `mine`) never collide with
 the `<uuid:pk>` routes."""
 
-from crm.views import board, dashboard, detail, leads, lists, records, search, tasks
+from crm.views import (
+    autocomplete,
+    board,
+    dashboard,
+    detail,
+    leads,
+    lists,
+    records,
+    search,
+    tasks,
+)
 
 app_name = "crm"
 
 urlpatterns = [
     *dashboard.urlpatterns,
     *search.urlpatterns,
+    *autocomplete.urlpatterns,
     *board.urlpatterns,
     *leads.urlpatterns,
     *tasks.urlpatterns,
