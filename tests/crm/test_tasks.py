@@ -1,0 +1,156 @@
+"""My tasks: the user's open tasks grouped by due date, overdue first, marked done inline."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from crm import factories as f
+from crm.models import Task
+from crm.selectors.tasks import my_tasks
+
+pytestmark = pytest.mark.django_db
+
+MINE = reverse("crm:task.mine")
+
+
+def _due(days: float) -> dt.datetime:
+    return timezone.now() + dt.timedelta(days=days)
+
+
+def test_my_tasks_lists_overdue_first_then_by_due_date_and_undated_last(sales_rep) -> None:
+    later = f.TaskFactory(owner=sales_rep, title="later", due_at=_due(30))
+    undated = f.TaskFactory(owner=sales_rep, title="undated", due_at=None)
+    overdue = f.TaskFactory(owner=sales_rep, title="overdue", due_at=_due(-3))
+    very_overdue = f.TaskFactory(owner=sales_rep, title="very overdue", due_at=_due(-9))
+    groups = my_tasks(sales_rep)
+    order = [task for group in groups for task in group.tasks]
+    assert order == [very_overdue, overdue, later, undated]
+    assert groups[0].title == "Overdue" and groups[-1].title == "No date"
+
+
+def test_my_tasks_are_assigned_to_me_or_mine_without_assignee(sales_rep, teammate) -> None:
+    assigned = f.TaskFactory(owner=teammate, assignee=sales_rep, title="for me")
+    unassigned = f.TaskFactory(owner=sales_rep, assignee=None, title="mine")
+    f.TaskFactory(owner=sales_rep, assignee=teammate, title="delegated")
+    f.TaskFactory(owner=sales_rep, status="done", completed_at=timezone.now(), title="done")
+    tasks = {task for group in my_tasks(sales_rep) for task in group.tasks}
+    assert tasks == {assigned, unassigned}
+
+
+def test_show_done_adds_the_done_group(sales_rep, login) -> None:
+    f.TaskFactory(owner=sales_rep, status="done", completed_at=timezone.now(), title="Finished")
+    client = login(sales_rep)
+    assert "Finished" not in client.get(MINE).content.decode()
+    html = client.get(MINE, {"done": "1"}).content.decode()
+    assert "Finished" in html and "Hide done" in html
+
+
+def test_my_tasks_page_shows_groups_done_buttons_and_related_records(sales_rep, login) -> None:
+    company = f.CompanyFactory(owner=sales_rep, name="Globex")
+    task = f.TaskFactory(owner=sales_rep, company=company, title="Ring Globex", due_at=_due(-1))
+    response = login(sales_rep).get(MINE)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Overdue" in html and "Ring Globex" in html
+    assert company.get_absolute_url() in html
+    assert reverse("crm:task.done", args=[task.pk]) in html
+
+
+def test_a_task_about_a_record_i_may_not_see_does_not_name_it(sales_rep, outsider, login) -> None:
+    hidden = f.CompanyFactory(owner=outsider, name="Hidden Corp")
+    f.TaskFactory(owner=outsider, assignee=sales_rep, company=hidden, title="Help out")
+    html = login(sales_rep).get(MINE).content.decode()
+    assert "Help out" in html and "Hidden Corp" not in html
+
+
+def test_htmx_done_marks_the_task_done_and_returns_its_row_with_undo(sales_rep, login) -> None:
+    task = f.TaskFactory(owner=sales_rep, title="Finish me")
+    url = reverse("crm:task.done", args=[task.pk])
+    response = login(sales_rep).post(url, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert "is-done" in html and "Undo" in html and "done." in html
+    task.refresh_from_db()
+    assert task.status == Task.Status.DONE and task.completed_at is not None
+
+
+def test_undo_reopens_the_task(sales_rep, login) -> None:
+    task = f.TaskFactory(owner=sales_rep, status="done", completed_at=timezone.now())
+    url = reverse("crm:task.done", args=[task.pk])
+    response = login(sales_rep).post(url, {"status": "open"}, HTTP_HX_REQUEST="true")
+    assert "Mark" in response.content.decode()
+    task.refresh_from_db()
+    assert task.status == Task.Status.OPEN and task.completed_at is None
+
+
+def test_plain_done_redirects_back_to_a_safe_next_url(sales_rep, login) -> None:
+    task = f.TaskFactory(owner=sales_rep)
+    url = reverse("crm:task.done", args=[task.pk])
+    client = login(sales_rep)
+    assert client.post(url, {"next": f"{MINE}?done=1"})["Location"] == f"{MINE}?done=1"
+    other = f.TaskFactory(owner=sales_rep)
+    response = client.post(
+        reverse("crm:task.done", args=[other.pk]), {"next": "https://evil.example/"}
+    )
+    assert response["Location"] == MINE
+
+
+def test_assignee_who_is_not_the_owner_may_mark_done(sales_rep, outsider, login) -> None:
+    task = f.TaskFactory(owner=outsider, assignee=sales_rep)
+    assert login(sales_rep).post(reverse("crm:task.done", args=[task.pk])).status_code == 302
+    task.refresh_from_db()
+    assert task.status == Task.Status.DONE
+
+
+def test_read_only_viewer_gets_403_and_outsider_404_on_done(
+    sales_rep, teammate, outsider, login
+) -> None:
+    task = f.TaskFactory(owner=sales_rep, shared_with_team=True)
+    url = reverse("crm:task.done", args=[task.pk])
+    assert login(teammate).post(url).status_code == 403
+    assert login(outsider).post(url).status_code == 404
+    task.refresh_from_db()
+    assert task.status == Task.Status.OPEN
+
+
+def test_done_through_the_app_shows_in_the_task_history_with_my_name(sales_rep, login) -> None:
+    task = f.TaskFactory(owner=sales_rep)
+    client = login(sales_rep)
+    client.post(reverse("crm:task.done", args=[task.pk]))
+    history = client.get(task.get_absolute_url()).content.decode().split('id="history-title"')[1]
+    assert "Sally Rep" in history and "Done" in history
+
+
+def _mine_queries(client) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(MINE, {"done": "1"}).status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("n", [3, 30])
+def test_my_tasks_page_stays_within_its_query_budget(
+    n, sales_rep, login, django_assert_max_num_queries
+) -> None:
+    for i in range(n):
+        company = f.CompanyFactory(owner=sales_rep)
+        f.TaskFactory(owner=sales_rep, company=company, due_at=_due(i - 5))
+        f.TaskFactory(owner=sales_rep, section=f.SectionFactory(board__owner=sales_rep))
+        f.TaskFactory(owner=sales_rep, status="done", completed_at=timezone.now())
+    client = login(sales_rep)
+    with django_assert_max_num_queries(20):
+        assert client.get(MINE, {"done": "1"}).status_code == 200
+
+
+def test_my_tasks_queries_do_not_grow_with_the_number_of_tasks(sales_rep, login) -> None:
+    client = login(sales_rep)
+    f.TaskFactory.create_batch(3, owner=sales_rep, company=f.CompanyFactory(owner=sales_rep))
+    few = _mine_queries(client)
+    for _ in range(27):
+        f.TaskFactory(owner=sales_rep, company=f.CompanyFactory(owner=sales_rep))
+    assert _mine_queries(client) == few
