@@ -85,10 +85,10 @@ def view_query(params: QueryDict) -> str:
 
 class BulkActionForm(forms.Form):
     """A bulk action on the selected rows. Which rows may change is the service's check; the
-    form only says which action, on which ids, with which value."""
+    form only says which action, on which ids (`ids`, read as a list in clean()), with which
+    value."""
 
     action = forms.ChoiceField(choices=())
-    ids = forms.CharField(required=False)  # replaced by the list in clean_ids
     owner = forms.ModelChoiceField(queryset=None, required=False)
     status = forms.ChoiceField(required=False, choices=())
     stage = forms.ModelChoiceField(queryset=Stage.objects.none(), required=False)

@@ -117,7 +117,10 @@ def after(order: SortOrder, cursor: Cursor, *, reverse: bool = False) -> Q:
             return Q(**{f"{path}__isnull": False}) | (Q(**{f"{path}__isnull": True}) & pk_after)
         return Q(**{f"{path}__isnull": True}) & pk_after
     beyond = Q(**{f"{path}__lt" if descending else f"{path}__gt": value})
-    condition = beyond | (Q(**{path: value}) & pk_after)
+    # The redundant bound (`<= value` going down) is what lets PostgreSQL start the index
+    # scan at the cursor; the OR alone would be a filter applied to every row before it.
+    bound = Q(**{f"{path}__lte" if descending else f"{path}__gte": value})
+    condition = bound & (beyond | (Q(**{path: value}) & pk_after))
     if order.nullable and not reverse:
         condition |= Q(**{f"{path}__isnull": True})
     return condition

@@ -59,13 +59,7 @@ class ListSpec:
     # Columns the rows load: the shown ones, their relations' shown fields, and the keys
     # permissions and links need. Anything else stays in the database.
     only: tuple[str, ...] = ()
-    # Text filter: `search_text` (trigram GIN index) or plain columns matched with icontains.
-    search_field: str = ""
     bulk_actions: tuple[str, ...] = (ASSIGN_OWNER, DELETE)
     # Statuses the bulk "change status" offers (value, label); empty = the model's choices.
     bulk_statuses: tuple[tuple[str, str], ...] = ()
     custom_fields: bool = True
-
-    @property
-    def has_tags(self) -> bool:
-        return any(f.name == "tags" for f in self.model._meta.get_fields())
