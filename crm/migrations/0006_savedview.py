@@ -56,9 +56,6 @@ class Migration(migrations.Migration):
             ],
             options={
                 "ordering": ["owner", "entity", "name"],
-                "indexes": [
-                    models.Index(fields=["owner", "entity"], name="savedview_owner_entity_idx")
-                ],
                 "constraints": [
                     models.UniqueConstraint(
                         fields=("owner", "entity", "name"), name="savedview_owner_entity_name_uniq"

@@ -43,13 +43,10 @@ class SavedView(models.Model):
         ordering = ["owner", "entity", "name"]
         constraints = [
             # One meaning per name on a list page; saving under an existing name replaces it.
+            # Its index (owner, entity, name) also serves the list page's "my saved views".
             models.UniqueConstraint(
                 fields=["owner", "entity", "name"], name="savedview_owner_entity_name_uniq"
             ),
-        ]
-        indexes = [
-            # The list page's "my saved views" links: owner + entity.
-            models.Index(fields=["owner", "entity"], name="savedview_owner_entity_idx"),
         ]
 
     def __str__(self) -> str:

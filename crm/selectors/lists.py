@@ -29,7 +29,7 @@ def owner_choices(*, user: Any) -> list[tuple[str, str]]:
 
 
 def saved_views_for(*, user: Any, entity: str) -> QuerySet[SavedView]:
-    """The user's own saved views of one list, by name (savedview_owner_entity_idx)."""
+    """The user's own saved views of one list, by name (served by the unique (owner, entity, name) index)."""
     return SavedView.objects.filter(owner=user, entity=entity).order_by("name")
 
 
