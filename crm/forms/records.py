@@ -6,6 +6,9 @@ to what that user may see (or change, where linking is a change to the other rec
 entity forms live by area: `records_parties` (company, contact, lead), `records_deals` (deal,
 contract), `records_work` (task, document).
 
+Links to CRM records are `RecordChoiceField`s (crm/forms/widgets.py): a `<select>` while the
+records offered are few, a type-ahead over `crm:autocomplete` when they are many.
+
 `only="<field>"` builds the same form restricted to one field, for inline edit: the other
 custom fields keep their stored values, so validating one never drops the rest.
 """
@@ -22,6 +25,8 @@ from django.db.models import QuerySet
 from accounts.models import User
 from crm import permissions
 from crm.forms.custom_fields import CustomFieldsFormMixin, custom_field_name
+from crm.forms.widgets import RecordChoiceField
+from crm.selectors.autocomplete import ENTITY_OF_MODEL
 
 TAG_MAX = 60
 DATETIME_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
@@ -60,8 +65,12 @@ class TagsField(forms.CharField):
 
 
 def formfield_for(db_field: models.Field, **kwargs: Any) -> forms.Field | None:
-    """Native date and date-time pickers, https for scheme-less URLs (Meta.formfield_callback)."""
-    if isinstance(db_field, models.DateTimeField):
+    """Native date and date-time pickers, https for scheme-less URLs, and a select-or-type-ahead
+    for links to CRM records, which can be too many to list (Meta.formfield_callback)."""
+    related = db_field.related_model if isinstance(db_field, models.ForeignKey) else None
+    if related in ENTITY_OF_MODEL:
+        kwargs.update(form_class=RecordChoiceField, entity=ENTITY_OF_MODEL[related])
+    elif isinstance(db_field, models.DateTimeField):
         kwargs["widget"] = forms.DateTimeInput(
             attrs={"type": "datetime-local"}, format=DATETIME_INPUT_FORMAT
         )
@@ -164,6 +173,9 @@ class RecordForm(CustomFieldsFormMixin, forms.ModelForm):
         field.queryset = with_current(allowed, getattr(self.instance, f"{name}_id", None))
         if order:
             field.queryset = field.queryset.order_by(*order)
+        if isinstance(field, RecordChoiceField):
+            # The type-ahead offers the same records the queryset accepts.
+            field.for_edit = action == "edit"
 
     def limit_lookup(self, name: str, queryset: QuerySet) -> None:
         """Active lookup rows only, plus the one already chosen."""

@@ -1,0 +1,186 @@
+"""The records offered while typing in a related-record field (crm/forms/widgets.py).
+
+One spec per entity says which columns a label and its subtitle need, how choices are ordered,
+and how a row becomes an option, so the widget's `<select>`, its current label and the
+type-ahead results agree. Matching reuses the `search_text` column and its GIN indexes
+(crm/search.py, docs/architecture.md "Search"):
+- from three characters, a substring (`search_text LIKE '%acm%'`) or a typo-tolerant word
+  match (`search_text %> 'acem'`), both served by the `gin_trgm_ops` index (a BitmapOr);
+- below three characters trigrams cannot narrow anything, so a word-prefix full-text match
+  (`to_tsvector('simple', search_text) @@ 'ac':*`) answers from the full-text index instead.
+The query side is normalised in SQL with `lower(public.f_unaccent(...))`, the column's own
+expression, and the PostgreSQL planner folds it to a constant, which is what lets the index
+serve the LIKE. Contracts have no search column: a bounded `title ILIKE` is enough for them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import (
+    BooleanField,
+    Case,
+    F,
+    Func,
+    IntegerField,
+    Model,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
+
+from crm import permissions
+from crm.models import Company, Contact, Contract, Deal, Lead
+from crm.search import SimpleTsVector
+from crm.selectors.search import normalise_query, use_search_threshold
+
+AUTOCOMPLETE_LIMIT = 10
+# Below this many characters trigram matching cannot use the index (no trigram to look up).
+MIN_TRIGRAM_LENGTH = 3
+_WORDS = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class RecordOption:
+    pk: Any
+    label: str
+    subtitle: str
+
+
+def _joined(*parts: Any) -> str:
+    return " · ".join(str(part) for part in parts if part)
+
+
+def record_label(obj: Model) -> str:
+    """What a record is called in a choice: its name, else its email (a contact may have only
+    an email), never an empty option."""
+    return str(obj) or getattr(obj, "email", "") or "(no name)"
+
+
+@dataclass(frozen=True)
+class AutocompleteSpec:
+    model: type[Model]
+    # The columns record_label() reads: what the widget's select and current label load.
+    label_columns: tuple[str, ...]
+    order: tuple[str, ...]
+    # What the results add for the subtitle (joined rows go in `related`).
+    subtitle_columns: tuple[str, ...]
+    related: tuple[str, ...]
+    subtitle: Callable[[Any], str]
+    searchable: bool = True
+
+    def option(self, obj: Model) -> RecordOption:
+        return RecordOption(obj.pk, record_label(obj), self.subtitle(obj))
+
+
+def _company_of(obj: Any) -> str:
+    return obj.company.name if obj.company_id else ""
+
+
+SPECS: dict[str, AutocompleteSpec] = {
+    "company": AutocompleteSpec(
+        Company, ("name",), ("name",), ("domain", "email"), (),
+        lambda o: o.domain or o.email,
+    ),
+    "contact": AutocompleteSpec(
+        Contact, ("first_name", "last_name", "email"), ("last_name", "first_name"),
+        ("company_id", "company__name"), ("company",),
+        lambda o: _joined(o.email, _company_of(o)),
+    ),
+    "lead": AutocompleteSpec(
+        Lead, ("first_name", "last_name", "email"), ("last_name", "first_name"),
+        ("company_name",), (),
+        lambda o: _joined(o.company_name, o.email),
+    ),
+    "deal": AutocompleteSpec(
+        Deal, ("name",), ("name",), ("company_id", "company__name"), ("company",),
+        _company_of,
+    ),
+    "contract": AutocompleteSpec(
+        Contract, ("title",), ("title",), ("company_id", "company__name"), ("company",),
+        _company_of, searchable=False,
+    ),
+}  # fmt: skip
+ENTITY_OF_MODEL: dict[type[Model], str] = {spec.model: key for key, spec in SPECS.items()}
+
+
+class _Normalised(Func):
+    """The column's expression (lower + unaccent) applied to the typed text."""
+
+    template = "lower(public.f_unaccent(%(expressions)s))"
+    output_field = TextField()
+
+
+class _ToTsQuery(Func):
+    template = "to_tsquery('simple'::regconfig, %(expressions)s)"
+    output_field = TextField()
+
+
+class _TsMatch(Func):
+    """tsvector @@ tsquery, as a boolean expression a filter can take."""
+
+    template = "%(expressions)s"
+    arg_joiner = " @@ "
+    output_field = BooleanField()
+
+
+def _matching(rows: QuerySet, query: str) -> QuerySet:
+    """`rows` narrowed to those matching `query`: substring matches first, then typos, each by
+    name (the default ordering is cleared so the planner starts from the search index)."""
+    substring = Q(search_text__contains=_Normalised(Value(query)))
+    if len(query) < MIN_TRIGRAM_LENGTH:
+        words = _WORDS.findall(query)
+        if not words:
+            return rows.none()
+        # Words are \w runs, so they carry no quote or tsquery operator.
+        tsquery = " & ".join(f"'{word}':*" for word in words)
+        # SimpleTsVector(search_text) is the full-text index's own expression.
+        return rows.filter(
+            _TsMatch(SimpleTsVector(F("search_text")), _ToTsQuery(_Normalised(Value(tsquery))))
+        )
+    typo = Q(search_text__trigram_word_similar=_Normalised(Value(query)))
+    return rows.filter(substring | typo).annotate(
+        exact_first=Case(
+            When(substring, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+    )
+
+
+def record_autocomplete(
+    *,
+    user: Any,
+    entity: str,
+    query: str | None,
+    limit: int = AUTOCOMPLETE_LIMIT,
+    for_edit: bool = False,
+) -> list[RecordOption]:
+    """The records of `entity` that `user` may see (or change, `for_edit`, when linking to
+    them is a change to them, as a task's parent is) and that match `query`, as options with
+    a label and a subtitle, at most `limit`. Names, emails, domains and phones match as
+    substrings and with a typo or two; an empty query offers the most recently changed
+    records instead. Raises KeyError for an entity not in SPECS. One query for the rows, one
+    more (in the same transaction) to lower the typo threshold when the query is long enough.
+    """
+    spec = SPECS[entity]
+    base = spec.model._default_manager.all()
+    rows = permissions.editable_by(user, base) if for_edit else permissions.visible_to(user, base)
+    rows = rows.select_related(*spec.related).only(*spec.label_columns, *spec.subtitle_columns)
+    query = normalise_query(query)
+    if not query:
+        return [spec.option(obj) for obj in rows.order_by("-updated_at")[:limit]]
+    if not spec.searchable:
+        rows = rows.filter(**{f"{spec.order[0]}__icontains": query}).order_by(*spec.order)
+        return [spec.option(obj) for obj in rows[:limit]]
+    rows = _matching(rows, query)
+    if len(query) < MIN_TRIGRAM_LENGTH:
+        return [spec.option(obj) for obj in rows.order_by(*spec.order)[:limit]]
+    with transaction.atomic():
+        # `%>` matches from pg_trgm's word similarity threshold, lowered for this transaction.
+        use_search_threshold()
+        return [spec.option(obj) for obj in rows.order_by("exact_first", *spec.order)[:limit]]
