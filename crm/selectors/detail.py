@@ -46,6 +46,7 @@ GOVERNED = (
 )
 # Shown in the page header or nowhere: keys, bookkeeping, denormalised search text.
 _NOT_IN_GRID = {"id", "legacy_id", "custom_fields", "search_text", "owner", "updated_at"}
+_LAST_IN_GRID = {"shared_with_team", "created_at"}
 _BADGE_FIELDS = ("status", "stage", "type", "priority", "kind")
 # Lookup foreign keys joined into a detail page's one query for the record.
 RELATED_LOOKUPS: dict[str, tuple[str, ...]] = {
@@ -114,6 +115,8 @@ def field_rows(user: User, record: models.Model) -> list[FieldRow]:
     resolved through visible_to (one query per target model): an invisible one shows empty."""
     fks: dict[type[models.Model], set[Any]] = defaultdict(set)
     concrete = [f for f in record._meta.concrete_fields if f.name not in _NOT_IN_GRID]
+    # The base classes' bookkeeping columns come first in the model; people read them last.
+    concrete.sort(key=lambda f: f.name in _LAST_IN_GRID)
     for f in concrete:
         if f.is_relation and issubclass(f.related_model, GOVERNED):
             value = getattr(record, f.attname)
