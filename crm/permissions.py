@@ -44,8 +44,10 @@ DELETE: Action = "delete"
 M = TypeVar("M", bound=Model)
 
 # Cached on the user instance, which lives as long as one request. Tests that change a team's
-# members or its setting after a check on the same instance call forget(user).
+# members, its setting, or what the user watches after a check on the same instance call
+# forget(user).
 _TEAM_CACHE_ATTR = "_crm_permissions_team"
+_RELATED_CACHE_ATTR = "_crm_permissions_related"
 
 # The CRM parents of notes and tasks: field name -> model.
 _PARENTS: dict[str, type[Model]] = {
@@ -75,7 +77,9 @@ class _Viewer:
         self.id = user.pk
         self.is_admin = user.role == User.Role.ADMIN
         self.is_manager = user.role == User.Role.MANAGER
-        self._related_ids: dict[tuple[type[Model], str], list[Any]] = {}
+        self._related_ids: dict[tuple[type[Model], str], list[Any]] = user.__dict__.setdefault(
+            _RELATED_CACHE_ATTR, {}
+        )
 
     def _team(self) -> tuple[Any, list[Any], bool]:
         cached = self.user.__dict__.get(_TEAM_CACHE_ATTR)
@@ -110,7 +114,9 @@ class _Viewer:
 
     def ids_via(self, model: type[Model], m2m_field: str) -> list[Any]:
         """Ids of `model` rows linked to this user through `m2m_field` (watchers, shared_with):
-        a small indexed lookup, so the main query can use `id IN (...)` on the primary key."""
+        a small indexed lookup, so the main query can use `id IN (...)` on the primary key.
+        Cached on the user instance like the team, so the many `visible_to` calls of one page
+        (panels, counts, choices) look each link table up once per request."""
         key = (model, m2m_field)
         if key not in self._related_ids:
             through = model._meta.get_field(m2m_field).remote_field.through
@@ -128,8 +134,11 @@ def _viewer(user: Any) -> _Viewer | None:
 
 
 def forget(user: Any) -> None:
-    """Drop what was cached on this user instance (team members, the team's setting)."""
-    getattr(user, "__dict__", {}).pop(_TEAM_CACHE_ATTR, None)
+    """Drop what was cached on this user instance (team members, the team's setting, the
+    records they watch or boards shared with them)."""
+    cache = getattr(user, "__dict__", {})
+    cache.pop(_TEAM_CACHE_ATTR, None)
+    cache.pop(_RELATED_CACHE_ATTR, None)
 
 
 # --- the rules: one Q per model and action, never called for admins -------------------------

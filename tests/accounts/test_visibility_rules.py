@@ -221,14 +221,15 @@ def test_an_entity_without_a_rule_is_a_configuration_error(sales_rep) -> None:
 # --- cost -----------------------------------------------------------------------------------
 
 
-def test_visibility_costs_two_small_queries_then_one(
+def test_visibility_costs_two_small_queries_once_then_only_the_list(
     sales_rep, teammate, django_assert_num_queries
 ) -> None:
     f.CompanyFactory(owner=teammate, shared_with_team=True)
-    # First use: team members (cached on the user for the request), watched ids, the list.
+    # First use: team members and watched ids (both cached on the user for the request), the
+    # list. A page's later panels and counts pay only for their own query.
     with django_assert_num_queries(3):
         list(crm.Company.objects.visible_to(sales_rep))
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         list(crm.Company.objects.visible_to(sales_rep))
     # Object checks on one's own records need no query at all.
     mine = f.CompanyFactory(owner=sales_rep)
@@ -244,6 +245,15 @@ def test_forget_drops_cached_team_membership(sales_rep, teammate) -> None:
     assert permissions.can_view(sales_rep, shared)  # cached for this request's user
     permissions.forget(sales_rep)
     assert not permissions.can_view(sales_rep, shared)
+
+
+def test_forget_drops_cached_watched_records(sales_rep, outsider) -> None:
+    watched = f.CompanyFactory(owner=outsider)
+    assert not permissions.can_view(sales_rep, watched)
+    watched.watchers.add(sales_rep)
+    assert not permissions.can_view(sales_rep, watched)  # cached for this request's user
+    permissions.forget(sales_rep)
+    assert permissions.can_view(sales_rep, watched)
 
 
 def _plan(queryset) -> str:
