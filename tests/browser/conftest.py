@@ -50,7 +50,9 @@ def browser() -> Iterator[object]:
 def page(browser, live_server) -> Iterator[object]:
     """A fresh browser context (no cookies) on a desktop-sized window. Console errors (a CSP
     violation, a script error) fail the test: they are bugs a user would hit."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900})
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1360, "height": 900}
+    )
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors: list[str] = []

@@ -7,7 +7,7 @@ import pytest
 
 from crm import factories as f
 from crm.models import Task
-from tests.browser.conftest import browser, page, sign_in  # noqa: F401 (fixtures)
+from tests.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,7 +18,7 @@ def _titles(section) -> list[str]:
     )
 
 
-def test_dragging_a_card_to_another_column_stores_the_new_order(page, sales_rep) -> None:  # noqa: F811
+def test_dragging_a_card_to_another_column_stores_the_new_order(page, sales_rep) -> None:
     board = f.BoardFactory(owner=sales_rep, title="Launch")
     todo = f.SectionFactory(board=board, title="To do", position=0)
     doing = f.SectionFactory(board=board, title="Doing", position=1)
@@ -38,7 +38,7 @@ def test_dragging_a_card_to_another_column_stores_the_new_order(page, sales_rep)
     assert "moved to Doing" in page.locator("#messages").inner_text()
 
 
-def test_move_to_form_works_from_the_keyboard_without_dragging(page, sales_rep) -> None:  # noqa: F811
+def test_move_to_form_works_from_the_keyboard_without_dragging(page, sales_rep) -> None:
     board = f.BoardFactory(owner=sales_rep)
     todo = f.SectionFactory(board=board, title="To do", position=0)
     doing = f.SectionFactory(board=board, title="Doing", position=1)
