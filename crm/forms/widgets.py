@@ -104,6 +104,17 @@ class RecordChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Model) -> str:
         return record_label(obj)
 
+    def to_python(self, value: Any) -> Model | None:
+        try:
+            return super().to_python(value)
+        except ValidationError as exc:
+            # A malformed id ("not a valid UUID") is one more choice that is not offered.
+            if exc.code == "invalid_choice":
+                raise
+            raise ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            ) from None
+
     def _labelled(self) -> QuerySet:
         return self.queryset.only(*self.spec.label_columns)
 

@@ -207,3 +207,36 @@ def test_inline_task_done_stamps_completed_at(login: Any, sales_rep: Any) -> Non
     login(sales_rep).post(field_url(task, "status"), {"status": "done"}, **HTMX)
     task.refresh_from_db()
     assert task.status == "done" and task.completed_at is not None
+
+
+def test_inline_company_of_a_contact_is_a_select_while_companies_are_few(
+    login: Any, sales_rep: Any
+) -> None:
+    acme = f.CompanyFactory(owner=sales_rep, name="Acme")
+    contact = f.ContactFactory(owner=sales_rep, company=acme)
+    html = login(sales_rep).get(field_url(contact, "company"), **HTMX).content.decode()
+    assert '<select name="company"' in html and "autofocus" in html
+    assert f'<option value="{acme.pk}" selected>Acme</option>' in html
+
+
+def test_inline_company_of_a_contact_is_a_type_ahead_when_companies_are_many(
+    login: Any, sales_rep: Any, outsider: Any, monkeypatch: Any
+) -> None:
+    from crm.forms.widgets import RecordAutocompleteWidget
+
+    monkeypatch.setattr(RecordAutocompleteWidget, "select_limit", 1)
+    acme = f.CompanyFactory(owner=sales_rep, name="Acme")
+    globex = f.CompanyFactory(owner=sales_rep, name="Globex")
+    hidden = f.CompanyFactory(owner=outsider, name="Hidden Ltd")
+    contact = f.ContactFactory(owner=sales_rep, company=acme)
+    client = login(sales_rep)
+    html = client.get(field_url(contact, "company"), **HTMX).content.decode()
+    assert 'role="combobox"' in html and 'value="Acme"' in html and "autofocus" in html
+    assert f'type="hidden" name="company" value="{acme.pk}"' in html
+    assert "Globex" not in html
+    refused = client.post(field_url(contact, "company"), {"company": hidden.pk}, **HTMX)
+    assert 'aria-invalid="true"' in refused.content.decode()
+    saved = client.post(field_url(contact, "company"), {"company": globex.pk}, **HTMX)
+    assert "Globex" in saved.content.decode()
+    contact.refresh_from_db()
+    assert contact.company == globex
