@@ -1,25 +1,29 @@
 """Global search: companies, contacts, leads and deals matching what the user typed.
 
-One query per type, each served by the GIN indexes on `search_text` (crm/search.py):
-- full-text, prefix per word (`to_tsvector('simple', search_text) @@ 'joh':* & 'smi':*`), for
-  type-ahead and whole words;
-- trigram word similarity (`search_text %> 'jonh smiht'`), for typos. Two typos in two short
-  words score about 0.36, below pg_trgm's default threshold of 0.6, so the threshold is lowered
-  with `set_config(..., is_local => true)` for the transaction the searches run in.
-The two arms are OR-ed (a BitmapOr of both indexes); rows rank by word similarity, then by how
-close the whole text is. The query repeats the index expressions exactly and clears the
-models' default `-updated_at` ordering: with it the planner walks the updated_at index instead.
+One query per type, two tiers, both served by the GIN indexes on `search_text` (crm/search.py):
+1. full text: `to_tsvector('simple', search_text) @@ (plainto_tsquery(q) || 'joh':* & 'smi':*)`,
+   the whole input as the parser reads it (an email, a phone) or every word as a prefix
+   (type-ahead);
+2. only when tier 1 found fewer rows than wanted, trigram word similarity for typos:
+   `search_text %> 'jonh smiht'`. Two typos in two short words score about 0.36, below pg_trgm's
+   default threshold of 0.6, so the threshold is lowered with `set_config(..., true)` for the
+   transaction the searches run in.
+Each tier reads at most CANDIDATES rows (LIMIT without ORDER BY, so a bitmap heap scan stops
+early) and only those are ranked (word similarity, then similarity of the whole text): a query
+matching half the table ("exa", "555") costs the same as a rare name. Tier 2 sits behind a
+one-time filter on tier 1's count, so PostgreSQL does not even start it when tier 1 is enough.
+Both tiers repeat the index expressions exactly and drop the models' default `-updated_at`
+ordering, which would steer the planner to the updated_at index.
 """
 
 from __future__ import annotations
 
-import operator
 import re
 from dataclasses import dataclass, field
-from functools import reduce
 from typing import Any
 
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import BooleanField, F, Func, Model, Q, QuerySet, TextField, Value
 from django.urls import reverse
@@ -33,6 +37,8 @@ WORD_SIMILARITY_THRESHOLD = 0.3
 MAX_QUERY_LENGTH = 100
 # Below this many characters trigrams match nearly everything; prefix search alone answers.
 MIN_TRIGRAM_LENGTH = 3
+# Rows each tier reads and ranks at most: bounds the cost of a query matching half the table.
+CANDIDATES = 200
 _WORDS = re.compile(r"\w+")
 
 
@@ -82,104 +88,185 @@ class _Normalised(Func):
     output_field = TextField()
 
 
+class _PlainToTsQuery(Func):
+    template = "plainto_tsquery('simple'::regconfig, %(expressions)s)"
+    output_field = TextField()
+
+
 class _ToTsQuery(Func):
     template = "to_tsquery('simple'::regconfig, %(expressions)s)"
     output_field = TextField()
 
 
-class _TsMatch(Func):
-    """tsvector @@ tsquery, as a boolean expression a filter can take."""
+class _Infix(Func):
+    """a <op> b, as an expression (`@@` for a match, `||` to OR two tsqueries)."""
 
-    template = "%(expressions)s"
-    arg_joiner = " @@ "
-    output_field = BooleanField()
+    template = "(%(expressions)s)"
+
+    def __init__(self, left: Any, op: str, right: Any, output_field: Any) -> None:
+        self.arg_joiner = f" {op} "
+        super().__init__(left, right, output_field=output_field)
 
 
-def _matching(rows: QuerySet, query: str) -> QuerySet:
-    """`rows` narrowed to those matching `query`, best first (`search_rank`)."""
-    arms: list[Q] = []
-    tsquery = _prefix_tsquery(query)
-    if tsquery:
-        # SimpleTsVector(search_text) is the full-text index's expression (crm/search.py).
-        arms.append(
-            Q(_TsMatch(SimpleTsVector(F("search_text")), _ToTsQuery(_Normalised(Value(tsquery)))))
-        )
-    if len(query) >= MIN_TRIGRAM_LENGTH:
-        # search_text %> query: served by the trigram index, with the lowered threshold.
-        arms.append(Q(search_text__trigram_word_similar=_Normalised(Value(query))))
-    if not arms:
-        return rows.none()
-    return (
-        rows.filter(reduce(operator.or_, arms))
-        .annotate(
-            search_rank=TrigramWordSimilarity(_Normalised(Value(query)), "search_text"),
-            search_closeness=TrigramSimilarity("search_text", _Normalised(Value(query))),
-        )
-        .order_by("-search_rank", "-search_closeness", "pk")
+def _full_text(query: str) -> Q | None:
+    """Tier 1: the whole input as the parser reads it, or every word as a prefix."""
+    words = _prefix_tsquery(query)
+    if not words:
+        return None
+    tsquery = _Infix(
+        _PlainToTsQuery(_Normalised(Value(query))),
+        "||",
+        _ToTsQuery(_Normalised(Value(words))),
+        TextField(),
     )
+    # SimpleTsVector(search_text) is the full-text index's expression (crm/search.py).
+    return Q(_Infix(SimpleTsVector(F("search_text")), "@@", tsquery, BooleanField()))
 
 
-def _company_hit(obj: Company) -> SearchHit:
-    subtitle = " · ".join(part for part in (obj.domain, obj.email, obj.phone) if part)
-    return SearchHit(obj.name, subtitle, obj.get_absolute_url())
+def _fuzzy(query: str) -> Q | None:
+    """Tier 2: search_text %> query, the trigram index with the lowered threshold."""
+    if len(query) < MIN_TRIGRAM_LENGTH:
+        return None
+    return Q(search_text__trigram_word_similar=_Normalised(Value(query)))
 
 
-def _contact_hit(obj: Contact) -> SearchHit:
-    company = obj.company.name if obj.company_id else ""
-    subtitle = " · ".join(part for part in (obj.email, company, obj.phone) if part)
-    return SearchHit(str(obj) or obj.email, subtitle, obj.get_absolute_url())
+@dataclass(frozen=True)
+class _Type:
+    key: str
+    label: str
+    model: type[Model]
+    columns: dict[str, Any]  # alias -> expression, the values a hit is made of
+    hit: Any  # row dict -> SearchHit
 
 
-def _lead_hit(obj: Lead) -> SearchHit:
-    subtitle = " · ".join(
-        part for part in (obj.company_name, obj.email, obj.get_status_display()) if part
-    )
-    return SearchHit(str(obj) or obj.email, subtitle, obj.get_absolute_url())
+def _url(model: type[Model], pk: Any) -> str:
+    return reverse(f"crm:{model._meta.model_name}.detail", args=[pk])
 
 
-def _deal_hit(obj: Deal) -> SearchHit:
-    company = obj.company.name if obj.company_id else ""
-    subtitle = " · ".join(part for part in (company, obj.stage.name) if part)
-    return SearchHit(obj.name, subtitle, obj.get_absolute_url())
+def _name(row: dict[str, Any]) -> str:
+    return " ".join(part for part in (row["h_first"], row["h_last"]) if part)
 
 
-# key, label, model, related rows shown, columns shown, how a row becomes a hit.
-_TYPES: list[tuple[str, str, type[Model], tuple[str, ...], tuple[str, ...], Any]] = [
-    ("companies", "Companies", Company, (), ("name", "domain", "email", "phone"), _company_hit),
-    (
+def _join(*parts: Any) -> str:
+    return " · ".join(str(part) for part in parts if part)
+
+
+_TYPES = [
+    _Type(
+        "companies",
+        "Companies",
+        Company,
+        {
+            "h_name": F("name"),
+            "h_domain": F("domain"),
+            "h_email": F("email"),
+            "h_phone": F("phone"),
+        },
+        lambda r: SearchHit(
+            r["h_name"], _join(r["h_domain"], r["h_email"], r["h_phone"]), _url(Company, r["h_id"])
+        ),
+    ),
+    _Type(
         "contacts",
         "Contacts",
         Contact,
-        ("company",),
-        ("first_name", "last_name", "email", "phone", "company_id", "company__name"),
-        _contact_hit,
+        {
+            "h_first": F("first_name"),
+            "h_last": F("last_name"),
+            "h_email": F("email"),
+            "h_phone": F("phone"),
+            "h_company": F("company__name"),
+        },
+        lambda r: SearchHit(
+            _name(r) or r["h_email"],
+            _join(r["h_email"], r["h_company"], r["h_phone"]),
+            _url(Contact, r["h_id"]),
+        ),
     ),
-    (
+    _Type(
         "leads",
         "Leads",
         Lead,
-        (),
-        ("first_name", "last_name", "email", "company_name", "status"),
-        _lead_hit,
+        {
+            "h_first": F("first_name"),
+            "h_last": F("last_name"),
+            "h_email": F("email"),
+            "h_company": F("company_name"),
+            "h_status": F("status"),
+        },
+        lambda r: SearchHit(
+            _name(r) or r["h_email"],
+            _join(r["h_company"], r["h_email"], Lead.Status(r["h_status"]).label),
+            _url(Lead, r["h_id"]),
+        ),
     ),
-    (
+    _Type(
         "deals",
         "Deals",
         Deal,
-        ("company", "stage"),
-        ("name", "company_id", "company__name", "stage_id", "stage__name"),
-        _deal_hit,
+        {"h_name": F("name"), "h_company": F("company__name"), "h_stage": F("stage__name")},
+        lambda r: SearchHit(
+            r["h_name"], _join(r["h_company"], r["h_stage"]), _url(Deal, r["h_id"])
+        ),
     ),
 ]
+_BY_MODEL = {kind.model: kind for kind in _TYPES}
 
 
-def search_queryset(*, user: Any, model: type[Model], query: str) -> QuerySet:
-    """The rows of `model` that `user` may see and that match `query`, best first, unsliced
-    (global_search slices it; tests EXPLAIN it). Typo matching needs the lowered threshold
+def _tier(rows: QuerySet, condition: Q, query: str, columns: dict[str, Any]) -> tuple[str, tuple]:
+    """One tier's SQL: the matching visible rows, at most CANDIDATES, with their rank."""
+    normalised = _Normalised(Value(query))
+    tier = (
+        rows.filter(condition)
+        .order_by()
+        .values(
+            h_id=F("pk"),
+            **columns,
+            search_rank=TrigramWordSimilarity(normalised, "search_text"),
+            search_closeness=TrigramSimilarity("search_text", normalised),
+        )[:CANDIDATES]
+    )
+    return tier.query.sql_with_params()
+
+
+def search_sql(*, user: Any, model: type[Model], query: str, limit: int) -> tuple[str, list]:
+    """The SQL and parameters of one type's search (global_search runs it; tests EXPLAIN it):
+    visible rows of `model` matching `query`, full-text matches first, best first. Empty SQL
+    when the query has nothing to search for. Typo matching needs the lowered threshold
     (`use_search_threshold()`) in the same transaction."""
-    # Visibility first, as everywhere; order_by() inside _matching replaces the default
-    # -updated_at ordering, which would steer the planner to the updated_at index.
-    return _matching(model._default_manager.visible_to(user), normalise_query(query))
+    query = normalise_query(query)
+    columns = _BY_MODEL[model].columns
+    # Visibility first, as everywhere; the tiers narrow what it allows.
+    visible = model._default_manager.visible_to(user)
+    full_text, fuzzy = _full_text(query), _fuzzy(query)
+    order = "ORDER BY search_tier, search_rank DESC, search_closeness DESC, h_id"
+    if full_text is None and fuzzy is None:
+        return "", []
+    if fuzzy is None or full_text is None:
+        try:
+            sql, params = _tier(visible, full_text or fuzzy, query, columns)
+        except EmptyResultSet:  # a user who may see nothing of this type
+            return "", []
+        # ORM-compiled SQL with its parameters kept apart: no input is pasted into the text.
+        return f"SELECT *, 0 AS search_tier FROM ({sql}) AS hits {order} LIMIT %s", [  # noqa: S608
+            *params,
+            limit,
+        ]
+    try:
+        sql1, params1 = _tier(visible, full_text, query, columns)
+        sql2, params2 = _tier(visible, fuzzy, query, columns)
+    except EmptyResultSet:  # a user who may see nothing of this type
+        return "", []
+    # Tier 2 may return rows tier 1 has: the caller drops the repeats, so ask for 2 x limit.
+    return (
+        f"WITH full_text AS MATERIALIZED ({sql1}) "  # noqa: S608 (as above)
+        "SELECT * FROM ("
+        "SELECT full_text.*, 0 AS search_tier FROM full_text UNION ALL "
+        f"SELECT fuzzy.*, 1 FROM ({sql2}) AS fuzzy "
+        "WHERE (SELECT count(*) FROM full_text) < %s"
+        f") AS hits {order} LIMIT %s",
+        [*params1, *params2, limit, 2 * limit],
+    )
 
 
 def use_search_threshold() -> None:
@@ -189,6 +276,13 @@ def use_search_threshold() -> None:
             "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
             [str(WORD_SIMILARITY_THRESHOLD)],
         )
+
+
+def _rows(sql: str, params: list) -> list[dict[str, Any]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def global_search(*, user: Any, query: str | None, limit_per_type: int = 5) -> SearchResults:
@@ -202,12 +296,17 @@ def global_search(*, user: Any, query: str | None, limit_per_type: int = 5) -> S
         return results
     with transaction.atomic():
         use_search_threshold()
-        for key, label, model, related, columns, to_hit in _TYPES:
-            rows = search_queryset(user=user, model=model, query=query)
-            if related:
-                rows = rows.select_related(*related)
-            rows = rows.only(*columns)[:limit_per_type]
-            results.groups.append(SearchGroup(key, label, [to_hit(row) for row in rows]))
+        for kind in _TYPES:
+            sql, params = search_sql(
+                user=user, model=kind.model, query=query, limit=limit_per_type
+            )
+            group = SearchGroup(kind.key, kind.label)
+            seen: set[Any] = set()
+            for row in _rows(sql, params) if sql else []:
+                if row["h_id"] not in seen and len(group.hits) < limit_per_type:
+                    seen.add(row["h_id"])
+                    group.hits.append(kind.hit(row))
+            results.groups.append(group)
     return results
 
 
