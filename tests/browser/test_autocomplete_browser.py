@@ -11,7 +11,7 @@ import pytest
 from crm import factories as f
 from crm.forms.widgets import RecordAutocompleteWidget
 from crm.models import Contact
-from tests.browser.conftest import browser, page, sign_in  # noqa: F401 (fixtures)
+from tests.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +21,7 @@ def many(monkeypatch: Any) -> None:
     monkeypatch.setattr(RecordAutocompleteWidget, "select_limit", 1)
 
 
-def test_keyboard_picks_a_company_and_the_contact_is_saved_with_it(page, sales_rep) -> None:  # noqa: F811
+def test_keyboard_picks_a_company_and_the_contact_is_saved_with_it(page, sales_rep) -> None:
     f.CompanyFactory(owner=sales_rep, name="Acme")
     globex = f.CompanyFactory(owner=sales_rep, name="Globex Corporation")
     f.CompanyFactory(owner=sales_rep, name="Globe Trotters")
@@ -47,7 +47,7 @@ def test_keyboard_picks_a_company_and_the_contact_is_saved_with_it(page, sales_r
     assert Contact.objects.get().company == globex
 
 
-def test_clicking_picks_and_clearing_the_text_removes_the_link(page, sales_rep) -> None:  # noqa: F811
+def test_clicking_picks_and_clearing_the_text_removes_the_link(page, sales_rep) -> None:
     acme = f.CompanyFactory(owner=sales_rep, name="Acme")
     f.CompanyFactory(owner=sales_rep, name="Initech")
     contact = f.ContactFactory(owner=sales_rep, company=acme, last_name="Lovelace")
