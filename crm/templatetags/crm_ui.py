@@ -21,7 +21,7 @@ def nav_link(context: Any, url_name: str, label: str, section: str) -> str:
     `deal.board` stays apart from `deal`)."""
     request = context.get("request")
     match = getattr(request, "resolver_match", None)
-    current = match.url_name if match else ""
+    current = (match.url_name if match else "") or ""  # 404 pages and unnamed routes have none
     exact_sections = {"deal.board", "task.mine"}
     is_current = current == section or (
         current.startswith(f"{section}.") and current not in exact_sections
