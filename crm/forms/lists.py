@@ -8,15 +8,18 @@ query, so a hand-written or stale URL never gives a 500.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django import forms
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Model
 from django.http import QueryDict
 
 from crm import permissions
 from crm.lists.custom import custom_field_filters
-from crm.lists.filters import Filter, FilterContext
+from crm.lists.filters import Filter, FilterContext, RelatedRecordFilter
 from crm.lists.spec import ADD_TAG, ASSIGN_OWNER, SET_STAGE, SET_STATUS, ListSpec
 from crm.models import Stage
 
@@ -28,12 +31,26 @@ MAX_BULK_IDS = 500
 PAGING_PARAMS = ("after", "before")
 
 
+@dataclass(frozen=True)
+class ParentChip:
+    """An active parent filter as the page shows it: "Company: Acme", with a remove link.
+    `record` is None when the id names nothing the user may see; `error` is set when it is no
+    id at all."""
+
+    name: str
+    label: str
+    value: str
+    record: Model | None
+    error: str
+
+
 class ListFilterForm(forms.Form):
     """The filters, sort and page size of one entity's list, from `request.GET`."""
 
     def __init__(self, *, spec: ListSpec, ctx: FilterContext, data: QueryDict) -> None:
         super().__init__(data=data, label_suffix="")
         self.spec = spec
+        self.ctx = ctx
         self.filters: list[Filter] = list(spec.filters)
         if spec.custom_fields:
             self.filters += custom_field_filters(spec.key, ctx)
@@ -73,6 +90,22 @@ class ListFilterForm(forms.Form):
     @property
     def has_advanced_values(self) -> bool:
         return any(self.data.get(name) for name in self.advanced_names)
+
+    @cached_property
+    def parent_chips(self) -> list[ParentChip]:
+        """The parent filters given in the URL, in the spec's order. The record is the one the
+        filter loaded (FilterContext caches it), so the chip costs no query of its own."""
+        values = self.values
+        chips = []
+        for flt in self.filters:
+            raw = str(self.data.get(flt.name, "")) if isinstance(flt, RelatedRecordFilter) else ""
+            if not raw:
+                continue
+            pk = values.get(flt.name)
+            record = flt.parent(pk, self.ctx) if pk else None
+            error = " ".join(self.errors.get(flt.name, []))
+            chips.append(ParentChip(flt.name, flt.label, raw, record, error))
+        return chips
 
 
 def view_query(params: QueryDict) -> str:

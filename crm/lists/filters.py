@@ -229,3 +229,81 @@ class DateRangeFilter(Filter):
             else:
                 qs = qs.filter(**{f"{self.field}__lte": end})
         return qs
+
+
+@dataclass(frozen=True)
+class RelatedRecordFilter(Filter):
+    """`?company=<uuid>` and the like: the rows that hang off one parent record, as the "All N"
+    links of a detail page's related panels ask for.
+
+    `paths` name, on the row model, how a row reaches the parent: a foreign key (`company`),
+    a many-to-many (`companies`), a reverse many-to-many (`deals` on contacts) or a reverse
+    foreign key (`primary_deals` on contacts). Several paths are OR-ed. Every arm is a plain
+    column match or `pk IN (<one link table's column>)`, never a join, so the rows come out
+    once each and each arm is served by the foreign key's or the link table's index.
+
+    The parent is loaded once through the visibility layer (for the chip, too); one the user
+    may not see, or that does not exist, matches nothing, so the page never tells the two
+    apart.
+    """
+
+    model: type[Model] | None = None
+    paths: tuple[str, ...] = ()
+
+    def form_fields(self, ctx: FilterContext) -> dict[str, forms.Field]:
+        field = forms.UUIDField(
+            label=self.label,
+            required=False,
+            widget=forms.HiddenInput(),
+            error_messages={"invalid": "That link names no record."},
+        )
+        return {self.name: field}
+
+    def parent(self, pk: Any, ctx: FilterContext) -> Model | None:
+        """The parent record if `user` may see it, else None; one query per request."""
+        from crm import permissions
+
+        def load() -> Model | None:
+            return permissions.visible_to(ctx.user, self.model).filter(pk=pk).first()
+
+        return ctx.cached(f"parent:{self.name}:{pk}", load)
+
+    def _rows(self, row_model: type[Model], path: str, parent: Model) -> tuple[Q, QuerySet]:
+        """One path to the parent, as a condition on the rows and as a query of their ids."""
+        field = row_model._meta.get_field(path)
+        rows = row_model._default_manager
+        if field.many_to_one and not field.auto_created:  # a foreign key on the row
+            match = Q(**{field.attname: parent.pk})
+            return match, rows.filter(match).order_by().values("pk")
+        if field.one_to_many:  # the parent's foreign key names the row
+            match = Q(pk=getattr(parent, field.field.attname))
+            return match, rows.filter(match).order_by().values("pk")
+        if field.many_to_many:
+            # The link table alone answers: its parent column is indexed, and its other
+            # column is the row's primary key.
+            m2m = field if not field.auto_created else field.field
+            row_side, parent_side = m2m.m2m_field_name(), m2m.m2m_reverse_field_name()
+            if field.auto_created:  # reached from the other side of the m2m
+                row_side, parent_side = parent_side, row_side
+            links = m2m.remote_field.through._default_manager.filter(
+                **{f"{parent_side}_id": parent.pk}
+            )
+            ids = links.order_by().values(f"{row_side}_id")
+            return Q(pk__in=ids), ids
+        raise TypeError(f"{row_model.__name__}.{path} does not lead to a record.")
+
+    def apply(self, qs: QuerySet, data: dict[str, Any], ctx: FilterContext) -> QuerySet:
+        pk = data.get(self.name)
+        if not pk:
+            return qs
+        parent = self.parent(pk, ctx)
+        if parent is None:
+            return qs.none()
+        arms = [self._rows(qs.model, path, parent) for path in self.paths]
+        if len(arms) == 1:
+            return qs.filter(arms[0][0])
+        # Several paths: `pk IN (ids UNION ids)`, each part answered by its own index, then
+        # the rows by primary key. An OR of the arms would leave the IN-subquery arm as a
+        # filter on every visible row; UNION also makes a row reached both ways count once.
+        first, *rest = (ids for _, ids in arms)
+        return qs.filter(pk__in=first.union(*rest))

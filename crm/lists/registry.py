@@ -14,6 +14,7 @@ from crm.lists.filters import (
     TextEqualsFilter,
     UserFilter,
 )
+from crm.lists.parents import PARENT_FILTERS
 from crm.lists.spec import (
     ADD_TAG,
     ASSIGN_OWNER,
@@ -113,6 +114,7 @@ CONTACT = ListSpec(
         ChoiceFilter(name="type", label="Type", field="type", choices=_choices(m.Contact, "type")),
         BooleanFilter(name="active", label="Active", field="is_active"),
         *_common(),
+        *PARENT_FILTERS["contact"],
     ),
     select_related=("owner", "company"),
     only=(
@@ -152,6 +154,7 @@ LEAD = ListSpec(
         ChoiceFilter(name="status", label="Status", field="status", choices=_choices(m.Lead)),
         TextEqualsFilter(name="source", label="Source", field="source"),
         *_common(),
+        *PARENT_FILTERS["lead"],
     ),
     select_related=("owner",),
     only=("first_name", "last_name", "company_name", "status", "source", "tags", *OWNER_ONLY),
@@ -207,6 +210,7 @@ DEAL = ListSpec(
             advanced=True,
         ),
         *_common(),
+        *PARENT_FILTERS["deal"],
     ),
     select_related=("owner", "company", "stage"),
     only=(
@@ -261,6 +265,7 @@ CONTRACT = ListSpec(
             name="end", label="Ends", field="end_date", is_datetime=False, advanced=True
         ),
         *_common(tags=False),
+        *PARENT_FILTERS["contract"],
     ),
     select_related=("owner", "company"),
     only=(
@@ -308,6 +313,7 @@ TASK = ListSpec(
         UserFilter(name="assignee", label="Assignee", field="assignee"),
         DateRangeFilter(name="due", label="Due", field="due_at", advanced=True),
         *_common(),
+        *PARENT_FILTERS["task"],
     ),
     select_related=("owner", "assignee", "company", "contact", "lead", "deal", "section__board"),
     only=(
@@ -363,6 +369,7 @@ DOCUMENT = ListSpec(
         ),
         LookupFilter(name="type", label="Type", field="document_type", model=m.DocumentType),
         *_common(),
+        *PARENT_FILTERS["document"],
     ),
     select_related=("owner", "document_type"),
     only=("name", "kind", "size", "tags", "document_type_id", "document_type__name", *OWNER_ONLY),

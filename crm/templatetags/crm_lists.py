@@ -103,3 +103,15 @@ def about(page: ListPage) -> str:
         rounded = round(count, -digits)
         return f"about {formats.number_format(rounded, force_grouping=True)}"
     return formats.number_format(count, force_grouping=True)
+
+
+@register.simple_tag(takes_context=True)
+def without_param(context: template.Context, name: str) -> str:
+    """This list's URL without parameter `name` and without the page position (a cursor of
+    the narrower list means nothing in the wider one): the remove link of a parent filter chip."""
+    request = context["request"]
+    query = request.GET.copy()
+    for param in (name, "after", "before"):
+        query.pop(param, None)
+    encoded = query.urlencode()
+    return f"{request.path}?{encoded}" if encoded else request.path
