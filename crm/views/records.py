@@ -33,9 +33,10 @@ def _prefill(request: HttpRequest, pages: RecordPages) -> tuple[dict[str, Any], 
     links: dict[str, list[Model]] = {}
     for param, (model, action) in pages.prefill.items():
         if request.GET.get(param):
-            initial[param] = permissions.get_object_for_user_or_404(
+            record = permissions.get_object_for_user_or_404(
                 request, model, request.GET[param], for_edit=action == "edit"
-            ).pk
+            )
+            initial[pages.prefill_fields.get(param, param)] = record.pk
     for param, m2m in pages.links.items():
         if request.GET.get(param):
             record = permissions.get_object_for_user_or_404(

@@ -25,6 +25,9 @@ class RecordPages:
     delete: Callable[..., None]
     # Query parameter -> (model, "view" | "edit"): the create page's prefilled initial values.
     prefill: dict[str, tuple[type[Model], str]] = field(default_factory=dict)
+    # Query parameter -> form field, where they differ (`?contact=` is a deal's primary contact:
+    # the parameter is the one every list and "Add" link uses for a contact).
+    prefill_fields: dict[str, str] = field(default_factory=dict)
     # Query parameter -> m2m name: records the new one is linked to (documents).
     links: dict[str, str] = field(default_factory=dict)
     # Fields editable in place on the detail page; custom fields (cf_<key>) always are.
@@ -83,6 +86,7 @@ PAGES: dict[str, RecordPages] = {
         update=services.deal_update,
         delete=services.deal_delete,
         prefill={"company": (Company, "view"), "contact": (Contact, "view")},
+        prefill_fields={"contact": "primary_contact"},
         inline=frozenset(
             {"name", "company", "primary_contact", "stage", "amount", "currency",
              "expected_close_date", "type", "campaign", "next_step", "description", "tags",
@@ -128,6 +132,7 @@ PAGES: dict[str, RecordPages] = {
             "lead": "leads",
             "deal": "deals",
             "contract": "contracts",
+            "task": "tasks",
         },
         inline=frozenset({"name", "kind", "document_type", "description", "tags",
                           "shared_with_team"}),
