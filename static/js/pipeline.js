@@ -69,8 +69,9 @@
   });
 
   function isMove(event) {
-    var elt = event.detail && event.detail.elt;
-    return elt && elt.matches && elt.matches("form.pipeline-move");
+    var detail = event.detail || {};
+    var elt = (detail.requestConfig && detail.requestConfig.elt) || detail.elt;
+    return !!(elt && elt.matches && elt.matches("form.pipeline-move"));
   }
 
   // A refused move answers 400/403 with the board as it is and a message: swap it in anyway.

@@ -88,9 +88,9 @@ def test_outsiders_records_never_appear(
 ) -> None:
     ContactFactory(first_name="John", last_name="Smithy", owner=outsider, shared_with_team=True)
     ContactFactory(first_name="John", last_name="Smithe", owner=teammate)  # not shared
-    ContactFactory(first_name="John", last_name="Smitt", owner=teammate, shared_with_team=True)
+    ContactFactory(first_name="John", last_name="Smithers", owner=teammate, shared_with_team=True)
     seen = _titles(global_search(user=sales_rep, query="john smith"), "contacts")
-    assert "John Smith" in seen and "John Smitt" in seen
+    assert "John Smith" in seen and "John Smithers" in seen
     assert "John Smithy" not in seen and "John Smithe" not in seen
     assert _titles(global_search(user=outsider, query="john smith"), "contacts") == ["John Smithy"]
 
