@@ -231,3 +231,13 @@ class CustomFieldDefinitionFactory(DjangoModelFactory):
     key = factory.Sequence(lambda n: f"field_{n}")
     label = factory.Sequence(lambda n: f"Field {n}")
     field_type = models.CustomFieldDefinition.FieldType.TEXT
+
+
+class SavedViewFactory(DjangoModelFactory):
+    class Meta:
+        model = models.SavedView
+
+    owner = factory.SubFactory(UserFactory)
+    entity = "contact"
+    name = factory.Sequence(lambda n: f"View {n}")
+    query = "status=active&sort=-updated"

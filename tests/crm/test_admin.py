@@ -48,6 +48,7 @@ ROW_FACTORIES: dict[type[Model], Callable[[], Model]] = {
     models.Task: lambda: f.TaskFactory(company=f.CompanyFactory(), section=f.SectionFactory()),
     models.TaskComment: lambda: f.TaskCommentFactory(),
     models.Note: lambda: f.NoteFactory(),
+    models.SavedView: lambda: f.SavedViewFactory(),
     models.Document: lambda: f.DocumentFactory(
         document_type=f.DocumentTypeFactory(name=_name("Document type"))
     ),
