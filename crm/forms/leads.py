@@ -6,10 +6,11 @@ from typing import Any
 
 from django import forms
 
+from crm.forms.widgets import RecordChoiceField
 from crm.models import Company, Lead, Pipeline, Stage
 
-# The existing companies offered: exact name matches (and the lead's company). A select of
-# every visible company would not scale; any visible company id is still accepted.
+# Exact name matches considered for the default company (the field itself offers every
+# visible company: a select on a small install, a type-ahead on a big one).
 COMPANY_CHOICES_LIMIT = 10
 
 
@@ -35,9 +36,10 @@ class LeadConvertForm(forms.Form):
 
     create_company = forms.BooleanField(label="Create a new company", required=False)
     company_name = forms.CharField(label="New company name", max_length=255, required=False)
-    company = forms.ModelChoiceField(
+    company = RecordChoiceField(
         label="Or link an existing company",
         queryset=Company.objects.none(),
+        entity="company",
         required=False,
         empty_label="No company",
     )
@@ -81,9 +83,7 @@ class LeadConvertForm(forms.Form):
             },
         )
         super().__init__(*args, **kwargs)
-        company_field = self.fields["company"]
-        company_field.queryset = Company.objects.visible_to(user)
-        company_field.choices = [("", "No company"), *[(c.pk, c.name) for c in matches]]
+        self.fields["company"].queryset = Company.objects.visible_to(user).order_by("name")
         self.fields["stage"].queryset = stages
 
     def clean(self) -> dict[str, Any]:
