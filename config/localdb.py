@@ -135,6 +135,10 @@ class LocalPostgres:
         ]
         if self.fast_unsafe:
             conf += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
+            # No background ANALYZE mid-test: planner statistics (row estimates, catalog
+            # counts) change only when a test runs ANALYZE itself, so query counts and plans
+            # do not depend on when autovacuum happened to wake up.
+            conf += ["autovacuum = off"]
         with open(self.pgdata / "postgresql.conf", "a") as fh:
             fh.write("\n".join(conf) + "\n")
 

@@ -91,8 +91,9 @@ class Deal(HasDetailPage, CustomizableRecord):
             *search_indexes("deal"),
             # Pipeline board: open deals of a pipeline, grouped by stage.
             models.Index(fields=["pipeline", "status", "stage"], name="deal_board_idx"),
-            # Stage FK (PROTECT checks on stage delete, per-stage totals).
-            models.Index(fields=["stage"], name="deal_stage_idx"),
+            # A board column's first cards, soonest close first (ORDER BY expected_close_date
+            # LIMIT 50 per stage, read in index order), and the stage FK (PROTECT checks).
+            models.Index(fields=["stage", "expected_close_date"], name="deal_stage_close_idx"),
             # Dashboard "closing this month" and list sort by close date.
             models.Index(fields=["status", "expected_close_date"], name="deal_status_close_idx"),
             models.Index(fields=["company"], name="deal_company_idx"),
