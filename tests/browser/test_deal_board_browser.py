@@ -11,17 +11,17 @@ from playwright.sync_api import expect
 from crm.factories import DealFactory
 from crm.models import Deal
 from crm.services.pipelines import pipeline_ensure_default
-from tests.browser.conftest import browser, page, sign_in  # noqa: F401 (fixtures)
+from tests.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct-horse-battery"
 
 
-def _column(page, name: str):  # noqa: F811 (the page fixture is imported above)
+def _column(page, name: str):
     return page.locator(".pipeline-col", has=page.get_by_role("heading", name=name))
 
 
-def test_dragging_a_card_moves_the_deal_and_updates_the_totals(page, sales_rep) -> None:  # noqa: F811
+def test_dragging_a_card_moves_the_deal_and_updates_the_totals(page, sales_rep) -> None:
     pipeline = pipeline_ensure_default()
     stages = {stage.name: stage for stage in pipeline.stages.all()}
     deal = DealFactory(
@@ -46,7 +46,7 @@ def test_dragging_a_card_moves_the_deal_and_updates_the_totals(page, sales_rep) 
 
 
 def test_a_refused_move_snaps_the_card_back_with_a_message(
-    page,  # noqa: F811
+    page,
     sales_rep,
     teammate,
 ) -> None:
