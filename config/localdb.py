@@ -26,7 +26,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -324,6 +326,28 @@ def main(argv: list[str]) -> int:
         return 1
     print("usage: python -m config.localdb [run|start|stop]", file=sys.stderr)
     return 2
+
+
+def scratch_database() -> tuple[str, Callable[[], None]]:
+    """A URL of an empty scratch database for a benchmark, and the function that removes it:
+    on a throwaway embedded cluster, or on the DATABASE_URL server (its role needs CREATEDB)."""
+    import psycopg
+
+    name = f"minicrm_bench_{uuid.uuid4().hex[:8]}"
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        server = throwaway()
+        server.psql(f'CREATE DATABASE "{name}"')
+        return server.url(name), lambda: discard(server)
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url.rsplit("/", 1)[0] + f"/{name}", drop
 
 
 if __name__ == "__main__":

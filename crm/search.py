@@ -31,3 +31,25 @@ class SimpleTsVector(Func):
 
     template = "to_tsvector('simple'::regconfig, %(expressions)s)"
     output_field = TextField()
+
+
+class SearchTerm(Func):
+    """Typed text normalised like the column (lower + unaccent). f_unaccent is IMMUTABLE, so the
+    planner folds this to a constant and the trigram and full-text indexes can serve it."""
+
+    template = "lower(public.f_unaccent(%(expressions)s))"
+    output_field = TextField()
+
+
+class ToTsQuery(Func):
+    """to_tsquery with the `simple` config (prefix matching: 'joh':*)."""
+
+    template = "to_tsquery('simple'::regconfig, %(expressions)s)"
+    output_field = TextField()
+
+
+class PlainToTsQuery(Func):
+    """plainto_tsquery with the `simple` config: the input as PostgreSQL's parser reads it."""
+
+    template = "plainto_tsquery('simple'::regconfig, %(expressions)s)"
+    output_field = TextField()

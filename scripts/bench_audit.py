@@ -33,7 +33,6 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,29 +47,6 @@ ROW_TRIGGERS = {
     "DELETE": "bench_row_delete",
 }
 VARIANTS = ("off", "row", "statement")
-
-
-def _scratch_database() -> tuple[str, Callable[[], None]]:
-    """A URL of an empty scratch database, and the function that removes it."""
-    import psycopg
-
-    from config import localdb
-
-    name = f"minicrm_bench_{uuid.uuid4().hex[:8]}"
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        server = localdb.throwaway()
-        server.psql(f'CREATE DATABASE "{name}"')
-        return server.url(name), lambda: localdb.discard(server)
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return url.rsplit("/", 1)[0] + f"/{name}", drop
 
 
 def _install_row_function() -> None:
@@ -352,7 +328,9 @@ def main() -> int:
     parser.add_argument("--history-rows", type=int, default=0, help="then time history queries")
     args = parser.parse_args()
 
-    url, cleanup = _scratch_database()
+    from config import localdb
+
+    url, cleanup = localdb.scratch_database()
     try:
         os.environ["DATABASE_URL"] = url
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

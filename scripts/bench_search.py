@@ -27,8 +27,6 @@ import os
 import statistics
 import sys
 import time
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,29 +42,6 @@ QUERIES = [
     ("phone", "555 010 2030"),
 ]
 AUDIT_TRIGGERS = ("audit_insert", "audit_update", "audit_delete")
-
-
-def _scratch_database() -> tuple[str, Callable[[], None]]:
-    """A URL of an empty scratch database, and the function that removes it."""
-    import psycopg
-
-    from config import localdb
-
-    name = f"minicrm_bench_{uuid.uuid4().hex[:8]}"
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        server = localdb.throwaway()
-        server.psql(f'CREATE DATABASE "{name}"')
-        return server.url(name), lambda: localdb.discard(server)
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return url.rsplit("/", 1)[0] + f"/{name}", drop
 
 
 def _names() -> tuple[list[str], list[str], list[str]]:
@@ -309,7 +284,9 @@ def main() -> int:
     parser.add_argument("--no-explain", action="store_true", help="skip EXPLAIN ANALYZE")
     args = parser.parse_args()
 
-    url, cleanup = _scratch_database()
+    from config import localdb
+
+    url, cleanup = localdb.scratch_database()
     try:
         os.environ["DATABASE_URL"] = url
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

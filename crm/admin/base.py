@@ -19,7 +19,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
-from django.db.models import Func, Model, QuerySet, TextField, URLField, Value
+from django.db.models import Model, QuerySet, URLField, Value
 from django.http import HttpRequest
 from django.utils.text import smart_split, unescape_string_literal
 
@@ -27,6 +27,7 @@ from audit.admin import AuditHistoryAdminMixin
 from crm.custom_fields import definitions_for
 from crm.forms import CustomFieldsFormMixin, custom_field_name
 from crm.pagination import EstimatedCountPaginator
+from crm.search import SearchTerm
 
 # Bookkeeping columns: set by the database, triggers or the import, never typed in.
 BOOKKEEPING_FIELDS = ("created_at", "updated_at", "legacy_id")
@@ -35,13 +36,6 @@ BOOKKEEPING_FIELDSET = (
     "Record",
     {"classes": ("collapse",), "fields": BOOKKEEPING_FIELDS},
 )
-
-
-class SearchTerm(Func):
-    """A search word normalised like search_text (crm.search.SearchText): unaccented, lower."""
-
-    template = "lower(public.f_unaccent(%(expressions)s))"
-    output_field = TextField()
 
 
 def search_words(search_term: str) -> list[str]:

@@ -14,20 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.db.models import Func, Model, Q, QuerySet, TextField, Value
+from django.db.models import Model, Q, QuerySet, Value
 from django.utils import timezone
+
+from crm.search import SearchTerm
 
 Choices = list[tuple[str, str]]
 ANY = ("", "Any")
-
-
-class SearchTerm(Func):
-    """Typed text normalised like `search_text` (crm.search.SearchText): unaccented, lower.
-    f_unaccent is IMMUTABLE, so the pattern is a constant at plan time and the trigram GIN
-    index serves `search_text LIKE '%term%'`."""
-
-    template = "lower(public.f_unaccent(%(expressions)s))"
-    output_field = TextField()
 
 
 class FilterContext:

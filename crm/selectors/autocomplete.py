@@ -30,14 +30,13 @@ from django.db.models import (
     Model,
     Q,
     QuerySet,
-    TextField,
     Value,
     When,
 )
 
 from crm import permissions
 from crm.models import Company, Contact, Contract, Deal, Lead
-from crm.search import SimpleTsVector
+from crm.search import SearchTerm, SimpleTsVector, ToTsQuery
 from crm.selectors.search import normalise_query, use_search_threshold
 
 AUTOCOMPLETE_LIMIT = 10
@@ -110,18 +109,6 @@ SPECS: dict[str, AutocompleteSpec] = {
 ENTITY_OF_MODEL: dict[type[Model], str] = {spec.model: key for key, spec in SPECS.items()}
 
 
-class _Normalised(Func):
-    """The column's expression (lower + unaccent) applied to the typed text."""
-
-    template = "lower(public.f_unaccent(%(expressions)s))"
-    output_field = TextField()
-
-
-class _ToTsQuery(Func):
-    template = "to_tsquery('simple'::regconfig, %(expressions)s)"
-    output_field = TextField()
-
-
 class _TsMatch(Func):
     """tsvector @@ tsquery, as a boolean expression a filter can take."""
 
@@ -133,7 +120,7 @@ class _TsMatch(Func):
 def _matching(rows: QuerySet, query: str) -> QuerySet:
     """`rows` narrowed to those matching `query`: substring matches first, then typos, each by
     name (the default ordering is cleared so the planner starts from the search index)."""
-    substring = Q(search_text__contains=_Normalised(Value(query)))
+    substring = Q(search_text__contains=SearchTerm(Value(query)))
     if len(query) < MIN_TRIGRAM_LENGTH:
         words = _WORDS.findall(query)
         if not words:
@@ -142,9 +129,9 @@ def _matching(rows: QuerySet, query: str) -> QuerySet:
         tsquery = " & ".join(f"'{word}':*" for word in words)
         # SimpleTsVector(search_text) is the full-text index's own expression.
         return rows.filter(
-            _TsMatch(SimpleTsVector(F("search_text")), _ToTsQuery(_Normalised(Value(tsquery))))
+            _TsMatch(SimpleTsVector(F("search_text")), ToTsQuery(SearchTerm(Value(tsquery))))
         )
-    typo = Q(search_text__trigram_word_similar=_Normalised(Value(query)))
+    typo = Q(search_text__trigram_word_similar=SearchTerm(Value(query)))
     return rows.filter(substring | typo).annotate(
         exact_first=Case(
             When(substring, then=Value(0)), default=Value(1), output_field=IntegerField()

@@ -29,7 +29,8 @@ def owner_choices(*, user: Any) -> list[tuple[str, str]]:
 
 
 def saved_views_for(*, user: Any, entity: str) -> QuerySet[SavedView]:
-    """The user's own saved views of one list, by name (served by the unique (owner, entity, name) index)."""
+    """The user's own saved views of one list, by name (served by the index of the unique
+    (owner, entity, name) constraint)."""
     return SavedView.objects.filter(owner=user, entity=entity).order_by("name")
 
 

@@ -32,7 +32,7 @@ from django.db.models import BooleanField, F, Func, Model, Q, QuerySet, TextFiel
 from django.urls import reverse
 
 from crm.models import Company, Contact, Deal, Lead
-from crm.search import SimpleTsVector
+from crm.search import PlainToTsQuery, SearchTerm, SimpleTsVector, ToTsQuery
 
 # Low enough for two typos in a short name, high enough to keep unrelated names out.
 WORD_SIMILARITY_THRESHOLD = 0.3
@@ -84,23 +84,6 @@ def _prefix_tsquery(query: str) -> str:
     return " & ".join(f"'{word}':*" for word in _WORDS.findall(query.lower()))
 
 
-class _Normalised(Func):
-    """What the column is built with (lower + unaccent), applied to the query's text."""
-
-    template = "lower(public.f_unaccent(%(expressions)s))"
-    output_field = TextField()
-
-
-class _PlainToTsQuery(Func):
-    template = "plainto_tsquery('simple'::regconfig, %(expressions)s)"
-    output_field = TextField()
-
-
-class _ToTsQuery(Func):
-    template = "to_tsquery('simple'::regconfig, %(expressions)s)"
-    output_field = TextField()
-
-
 class _Infix(Func):
     """a <op> b, as an expression (`@@` for a match, `||` to OR two tsqueries)."""
 
@@ -117,9 +100,9 @@ def _full_text(query: str) -> Q | None:
     if not words:
         return None
     tsquery = _Infix(
-        _PlainToTsQuery(_Normalised(Value(query))),
+        PlainToTsQuery(SearchTerm(Value(query))),
         "||",
-        _ToTsQuery(_Normalised(Value(words))),
+        ToTsQuery(SearchTerm(Value(words))),
         TextField(),
     )
     # SimpleTsVector(search_text) is the full-text index's expression (crm/search.py).
@@ -130,7 +113,7 @@ def _fuzzy(query: str) -> Q | None:
     """Tier 2: search_text %> query, the trigram index with the lowered threshold."""
     if len(query) < MIN_TRIGRAM_LENGTH:
         return None
-    return Q(search_text__trigram_word_similar=_Normalised(Value(query)))
+    return Q(search_text__trigram_word_similar=SearchTerm(Value(query)))
 
 
 @dataclass(frozen=True)
@@ -218,7 +201,7 @@ _BY_MODEL = {kind.model: kind for kind in _TYPES}
 
 def _tier(rows: QuerySet, condition: Q, query: str, columns: dict[str, Any]) -> tuple[str, tuple]:
     """One tier's SQL: the matching visible rows, at most CANDIDATES, with their rank."""
-    normalised = _Normalised(Value(query))
+    normalised = SearchTerm(Value(query))
     tier = (
         rows.filter(condition)
         .order_by()
