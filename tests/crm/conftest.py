@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from crm.factories import CustomFieldDefinitionFactory
-from crm.models import CustomFieldDefinition
+from crm.models import CustomFieldDefinition, Pipeline, Stage
+from crm.services.pipelines import pipeline_ensure_default
 from tests.crm.custom_field_defs import CHOICES, LABELS, FieldType
 
 
@@ -21,3 +22,14 @@ def definitions() -> dict[str, CustomFieldDefinition]:
         )
         for kind in FieldType
     }
+
+
+@pytest.fixture
+def pipeline() -> Pipeline:
+    """The default "Sales" pipeline with its standard stages."""
+    return pipeline_ensure_default()
+
+
+@pytest.fixture
+def stages(pipeline: Pipeline) -> dict[str, Stage]:
+    return {stage.name: stage for stage in pipeline.stages.all()}

@@ -21,19 +21,8 @@ from crm.selectors.dashboard import (
     my_open_tasks,
     recent_activity,
 )
-from crm.services.pipelines import pipeline_ensure_default
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def pipeline() -> Pipeline:
-    return pipeline_ensure_default()
-
-
-@pytest.fixture
-def stages(pipeline: Pipeline) -> dict[str, Stage]:
-    return {stage.name: stage for stage in pipeline.stages.all()}
 
 
 def _deal(owner: User, stage: Stage, amount: int = 100, **kwargs: Any) -> Deal:

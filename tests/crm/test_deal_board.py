@@ -16,19 +16,8 @@ from audit.models import AuditEvent
 from crm.factories import DealFactory, PipelineFactory, StageFactory
 from crm.models import Deal, Pipeline, Stage
 from crm.selectors.board import pipeline_board
-from crm.services.pipelines import pipeline_ensure_default
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def pipeline() -> Pipeline:
-    return pipeline_ensure_default()
-
-
-@pytest.fixture
-def stages(pipeline: Pipeline) -> dict[str, Stage]:
-    return {stage.name: stage for stage in pipeline.stages.all()}
 
 
 def _deal(owner: User, stage: Stage, amount: int, **kwargs: Any) -> Deal:

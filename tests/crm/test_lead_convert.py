@@ -14,14 +14,8 @@ from accounts.models import User
 from crm.factories import CompanyFactory, LeadFactory
 from crm.models import Company, Contact, Deal, Lead, Pipeline
 from crm.services.leads import lead_convert
-from crm.services.pipelines import pipeline_ensure_default
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def pipeline() -> Pipeline:
-    return pipeline_ensure_default()
 
 
 @pytest.fixture
