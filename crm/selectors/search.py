@@ -1,20 +1,22 @@
 """Global search: companies, contacts, leads and deals matching what the user typed.
 
-One query per type, two tiers, both served by the GIN indexes on `search_text` (crm/search.py):
-1. full text: `to_tsvector('simple', search_text) @@ (plainto_tsquery(q) || 'joh':* & 'smi':*)`,
-   the whole input as the parser reads it (an email, a phone) or every word as a prefix
-   (type-ahead);
-2. only when tier 1 found nothing, trigram word similarity for typos:
-   `search_text %> 'jonh smiht'`. Two typos in two short words score about 0.36, below pg_trgm's
-   default threshold of 0.6, so the threshold is lowered with `set_config(..., true)` for the
-   transaction the searches run in.
+Two tiers, both served by the GIN indexes on `search_text` (crm/search.py):
+1. full text, one query per type: `to_tsvector('simple', search_text) @@ (plainto_tsquery(q)
+   || 'joh':* & 'smi':*)`, the whole input as the parser reads it (an email, a phone) or every
+   word as a prefix (type-ahead);
+2. only when tier 1 found nothing in any type, trigram word similarity for typos, one more
+   query per type: `search_text %> 'jonh smiht'`. Two typos in two short words score about
+   0.36, below pg_trgm's default threshold of 0.6, so the threshold is lowered with
+   `set_config(..., true)` for the transaction the searches run in.
 Each tier reads at most CANDIDATES rows (LIMIT without ORDER BY, so a bitmap heap scan stops
 early) and only those are ranked (word similarity, then similarity of the whole text): a query
-matching half the table ("exa", "555") costs the same as a rare name. Tier 2 sits behind a
-one-time filter (NOT EXISTS tier 1), so PostgreSQL does not even start it when words matched:
-at 1M contacts the trigram tier of "John Smith" costs ~120 ms (the planner misjudges how many
-rows `%>` keeps and scans), the full-text tier ~10 ms; a typo finds no words and goes to tier 2
-(~15 ms through the trigram index).
+matching half the table ("exa", "555") costs the same as a rare name. Tier 2 is skipped
+whenever words matched somewhere: at 1M contacts the trigram tier of "John Smith" costs
+~120 ms on a table where the words match nothing (the planner misjudges how many rows `%>`
+keeps and scans), the full-text tier ~10 ms; a typo finds no words and goes to tier 2 (~15 ms
+through the trigram index).
+(`search_sql` without a `tier` still builds both tiers in one statement, the second behind a
+one-time NOT EXISTS filter, for callers that search one type.)
 Both tiers repeat the index expressions exactly and drop the models' default `-updated_at`
 ordering, which would steer the planner to the updated_at index.
 """
@@ -215,16 +217,20 @@ def _tier(rows: QuerySet, condition: Q, query: str, columns: dict[str, Any]) -> 
     return tier.query.sql_with_params()
 
 
-def search_sql(*, user: Any, model: type[Model], query: str, limit: int) -> tuple[str, list]:
+def search_sql(
+    *, user: Any, model: type[Model], query: str, limit: int, tier: str | None = None
+) -> tuple[str, list]:
     """The SQL and parameters of one type's search (global_search runs it; tests EXPLAIN it):
-    visible rows of `model` matching `query`, full-text matches first, best first. Empty SQL
-    when the query has nothing to search for. Typo matching needs the lowered threshold
-    (`use_search_threshold()`) in the same transaction."""
+    visible rows of `model` matching `query`, full-text matches first, best first. `tier`
+    "full_text" or "fuzzy" asks for one tier only; None for both, the typo tier running only
+    when full text found nothing. Empty SQL when there is nothing to search for. Typo matching
+    needs the lowered threshold (`use_search_threshold()`) in the same transaction."""
     query = normalise_query(query)
     columns = _BY_MODEL[model].columns
     # Visibility first, as everywhere; the tiers narrow what it allows.
     visible = model._default_manager.visible_to(user)
-    full_text, fuzzy = _full_text(query), _fuzzy(query)
+    full_text = _full_text(query) if tier in (None, "full_text") else None
+    fuzzy = _fuzzy(query) if tier in (None, "fuzzy") else None
     order = "ORDER BY search_tier, search_rank DESC, search_closeness DESC, h_id"
     if full_text is None and fuzzy is None:
         return "", []
@@ -273,22 +279,32 @@ def _rows(sql: str, params: list) -> list[dict[str, Any]]:
 def global_search(*, user: Any, query: str | None, limit_per_type: int = 5) -> SearchResults:
     """Companies, contacts, leads and deals `user` may see that match `query` (names, emails,
     phones, domains; prefixes and typos too), at most `limit_per_type` of each, best first,
-    grouped by type in a fixed order. An empty query returns empty groups without a query;
-    otherwise one query sets the trigram threshold and one query runs per type."""
+    grouped by type in a fixed order. An empty query returns empty groups without a query.
+
+    Full text runs first for every type (one query each). Only when no type matched at all
+    does the typo tier run (one more query each, after the one setting its threshold): when
+    the words matched somewhere, near-misses elsewhere are noise, and the typo tier is the
+    expensive one on a table where the words match nothing (docs/benchmarks.md)."""
     query = normalise_query(query)
     results = SearchResults(query=query)
     if not query:
         return results
     with transaction.atomic():
-        use_search_threshold()
-        for kind in _TYPES:
-            sql, params = search_sql(
-                user=user, model=kind.model, query=query, limit=limit_per_type
-            )
-            group = SearchGroup(kind.key, kind.label)
-            group.hits = [kind.hit(row) for row in (_rows(sql, params) if sql else [])]
-            results.groups.append(group)
+        results.groups = _search_pass(user, query, limit_per_type, "full_text")
+        if not results.total and _fuzzy(query) is not None:
+            use_search_threshold()
+            results.groups = _search_pass(user, query, limit_per_type, "fuzzy")
     return results
+
+
+def _search_pass(user: Any, query: str, limit: int, tier: str) -> list[SearchGroup]:
+    groups = []
+    for kind in _TYPES:
+        sql, params = search_sql(user=user, model=kind.model, query=query, limit=limit, tier=tier)
+        group = SearchGroup(kind.key, kind.label)
+        group.hits = [kind.hit(row) for row in (_rows(sql, params) if sql else [])]
+        groups.append(group)
+    return groups
 
 
 def search_url(query: str) -> str:

@@ -42,6 +42,20 @@ def test_two_typos_still_find_john_smith(sales_rep: User, john: Contact) -> None
     assert _titles(results, "contacts") == ["John Smith"]
 
 
+def test_typos_are_forgiven_only_when_the_words_match_nothing_anywhere(
+    sales_rep: User, john: Contact
+) -> None:
+    CompanyFactory(name="Jon Smith Holdings", owner=sales_rep)
+    # "john smith" matches the contact word for word: the near-miss company is left out.
+    exact = global_search(user=sales_rep, query="john smith")
+    assert _titles(exact, "contacts") == ["John Smith"]
+    assert _titles(exact, "companies") == []
+    # With typos nothing matches word for word, so every type is searched for near misses.
+    fuzzy = global_search(user=sales_rep, query="Jonh Smiht")
+    assert "John Smith" in _titles(fuzzy, "contacts")
+    assert "Jon Smith Holdings" in _titles(fuzzy, "companies")
+
+
 def test_a_prefix_finds_the_contact_while_typing(sales_rep: User, john: Contact) -> None:
     assert "John Smith" in _titles(global_search(user=sales_rep, query="joh"), "contacts")
     assert "John Smith" in _titles(global_search(user=sales_rep, query="jo"), "contacts")
