@@ -53,7 +53,7 @@ RELATED_LOOKUPS: dict[str, tuple[str, ...]] = {
     "company": ("owner", "industry"),
     "contact": ("owner",),
     "lead": ("owner", "campaign"),
-    "deal": ("owner", "pipeline", "stage", "type", "campaign"),
+    "deal": ("owner", "pipeline", "stage__pipeline", "type", "campaign"),  # str(stage) names its pipeline
     "contract": ("owner",),
     "task": ("owner", "assignee"),
     "document": ("owner", "document_type"),

@@ -23,8 +23,9 @@ from django.db.models import F, Func, Model, Value
 
 from accounts.models import User
 from crm import permissions
-from crm.models import Deal, Lead, Stage, Task
+from crm.models import Deal, Document, Lead, Stage, Task
 from crm.services.deals import deal_move_to_stage
+from crm.services.documents import delete_stored_file_on_commit
 from crm.services.tasks import task_set_status
 
 TAG_MAX = 60
@@ -169,10 +170,18 @@ def records_bulk_delete(*, user: User, model: type[Model], ids: list[UUID]) -> B
     them as on the detail page's delete (a company's notes and tasks)."""
     allowed = _allowed(permissions.deletable_by(user, model), ids)
     if allowed:
+        rows = model._default_manager.filter(pk__in=allowed)
+        # Documents take their stored files with them, as document_delete does, once the
+        # deletion commits (a queryset delete() never touches storage).
+        files = (
+            list(rows.exclude(file="").values_list("file", flat=True)) if model is Document else []
+        )
         try:
-            model._default_manager.filter(pk__in=allowed).delete()
+            rows.delete()
         except models.ProtectedError:
             raise ValidationError("Some of these records are still in use.") from None
+        for name in files:
+            delete_stored_file_on_commit(name)
     return BulkResult(changed=len(allowed), forbidden=len(ids) - len(allowed))
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Model
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from audit.selectors import record_history
@@ -35,9 +36,14 @@ def parse_before(request: HttpRequest) -> Any:
     """The timeline cursor from ?before=<ISO time>; an unreadable one means "newest"."""
     raw = request.GET.get("before", "")
     try:
-        return parse_datetime(raw) if raw else None
+        moment = parse_datetime(raw) if raw else None
     except ValueError:
         return None
+    # A hand-written cursor without an offset is read in the site's time zone, not compared
+    # naively with aware timestamps.
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
 
 
 def timeline_context(

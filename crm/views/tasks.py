@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -43,10 +44,17 @@ def task_done(request: HttpRequest, pk: Any) -> HttpResponse:
         request, Task.objects.select_related("assignee"), pk, for_edit=True
     )
     reopen = request.POST.get("status") == Task.Status.OPEN
-    task_set_status(
-        user=request.user, task=task, status=Task.Status.OPEN if reopen else Task.Status.DONE
-    )
-    messages.success(request, f"“{task.title}” {'reopened' if reopen else 'done'}.")
+    try:
+        task_set_status(
+            user=request.user, task=task, status=Task.Status.OPEN if reopen else Task.Status.DONE
+        )
+    except ValidationError as exc:
+        # The task fails its own rules (a required custom field added since): say so, and
+        # leave it as it was; the task's page lets the user fix it.
+        task.refresh_from_db()
+        messages.error(request, f"“{task.title}” was not changed: {' '.join(exc.messages)}")
+    else:
+        messages.success(request, f"“{task.title}” {'reopened' if reopen else 'done'}.")
     if request.htmx:
         context = {"task": task_row(request.user, task), "oob": True}
         return render(request, "crm/partials/_task_row.html", context)
