@@ -8,6 +8,7 @@ from crm.views import (
     dashboard,
     detail,
     leads,
+    links,
     lists,
     records,
     search,
@@ -25,5 +26,6 @@ urlpatterns = [
     *tasks.urlpatterns,
     *lists.urlpatterns,
     *records.urlpatterns,
+    *links.urlpatterns,
     *detail.urlpatterns,
 ]
