@@ -20,6 +20,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import F, Func, Model, Value
+from django.db.models.expressions import RawSQL
 
 from accounts.models import User
 from crm import permissions
@@ -143,6 +144,8 @@ def deals_bulk_move_to_stage(*, user: User, ids: list[UUID], stage: Stage) -> Bu
 
 def clean_tag(tag: str) -> str:
     tag = " ".join(tag.split())
+    if "\x00" in tag:
+        raise ValidationError({"tag": "Tags cannot contain null characters."})
     if not tag or len(tag) > TAG_MAX:
         raise ValidationError({"tag": f"A tag is 1 to {TAG_MAX} characters."})
     return tag
@@ -152,16 +155,31 @@ def clean_tag(tag: str) -> str:
 def records_bulk_add_tag(
     *, user: User, model: type[Model], ids: list[UUID], tag: str
 ) -> BulkResult:
-    """Add `tag` to the selected rows `user` may change (rows that have it already keep one
-    copy): one UPDATE ... SET tags = array_append(tags, tag)."""
+    """Add `tag` to the selected rows `user` may change: one UPDATE ... SET tags =
+    array_append(tags, tag). A row that has the tag already, in any letter case (the forms
+    treat "VIP" and "vip" as one tag), keeps it as it is and is counted as skipped."""
     tag = clean_tag(tag)
     allowed = _allowed(permissions.editable_by(user, model), ids)
     tag_array = ArrayField(models.CharField(max_length=TAG_MAX))
     appended = Func(F("tags"), Value(tag), function="array_append", output_field=tag_array)
-    model._default_manager.filter(pk__in=allowed).exclude(tags__contains=[tag]).update(
-        tags=appended
+    # The tag is a parameter; "tags" is the row's own column.
+    has_tag = RawSQL(
+        "EXISTS (SELECT 1 FROM unnest(tags) AS t WHERE lower(t) = lower(%s))",
+        [tag],
+        output_field=models.BooleanField(),
     )
-    return BulkResult(changed=len(allowed), forbidden=len(ids) - len(allowed))
+    changed = (
+        model._default_manager.filter(pk__in=allowed)
+        .alias(has_tag=has_tag)
+        .filter(has_tag=False)
+        .update(tags=appended)
+    )
+    return BulkResult(
+        changed=changed,
+        forbidden=len(ids) - len(allowed),
+        not_applicable=len(allowed) - changed,
+        reason="they have that tag already",
+    )
 
 
 @transaction.atomic

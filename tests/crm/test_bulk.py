@@ -153,8 +153,10 @@ def test_set_stage_moves_deals_of_that_pipeline_and_closes_won_ones(login, sales
     assert _message(response) == "Moved 1 deal; 1 skipped: that stage is in another pipeline."
 
 
-def test_add_tag_appends_once_and_skips_read_only_rows(login, sales_rep, teammate) -> None:
-    tagged = CompanyFactory(owner=sales_rep, tags=["vip"])
+def test_add_tag_appends_once_in_any_case_and_skips_read_only_rows(
+    login, sales_rep, teammate
+) -> None:
+    tagged = CompanyFactory(owner=sales_rep, tags=["VIP"])
     plain = CompanyFactory(owner=sales_rep, tags=[])
     shared = CompanyFactory(owner=teammate, shared_with_team=True, tags=[])
 
@@ -162,10 +164,13 @@ def test_add_tag_appends_once_and_skips_read_only_rows(login, sales_rep, teammat
         login(sales_rep), "company", "add_tag", [tagged.pk, plain.pk, shared.pk], tag="  vip "
     )
 
-    assert Company.objects.get(pk=tagged.pk).tags == ["vip"]
+    assert Company.objects.get(pk=tagged.pk).tags == ["VIP"]  # one tag, in any letter case
     assert Company.objects.get(pk=plain.pk).tags == ["vip"]
     assert Company.objects.get(pk=shared.pk).tags == []
-    assert _message(response) == "Tagged 2 companies; 1 skipped: you may not change them."
+    assert _message(response) == (
+        "Tagged 1 company; 1 skipped: you may not change them; "
+        "1 skipped: they have that tag already."
+    )
 
 
 def test_team_setting_lets_reps_change_shared_rows_but_not_delete_them(
