@@ -109,6 +109,9 @@ class RecordForm(CustomFieldsFormMixin, forms.ModelForm):
 
     fieldsets: ClassVar[list[tuple[str, list[str]]]] = []
     linked: ClassVar[dict[str, str]] = {}
+    # Labels of required fields get this class; the stylesheet marks them with an asterisk
+    # (the inputs carry `required` for assistive technology).
+    required_css_class = "required"
     # Fields that take the whole width of the two-column grid.
     wide: ClassVar[set[str]] = {"description", "body", "tags", "name", "title"}
     # The order choices are listed in, per related model.
