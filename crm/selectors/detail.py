@@ -2,8 +2,11 @@
 
 Every related record goes through the visibility layer (`visible_to(user)`), foreign keys to
 other records included, so a page never names a record the user may not open. Each function
-runs a fixed number of queries whatever the number of related rows: panels fetch `limit + 1`
-rows and count only when there are more, foreign keys are resolved one query per model.
+runs a fixed number of queries whatever the number of related rows: a panel fetches
+`limit + 1` rows and counts only when that extra row says there are more (a panel that fits
+costs one query), and foreign keys are resolved one query per model. Where the user may change
+the record, the deal's Contacts panel and a document's panels also carry their link forms
+(crm/forms/links.py, one query each when rendered) and per-row "Remove" URLs.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from django.urls import reverse
 from accounts.models import User
 from crm import models as crm
 from crm.forms.custom_fields import CUSTOM_FIELD_PREFIX
+from crm.forms.links import DOCUMENT_LINK_ENTITIES, DealContactForm, DocumentLinkForm
 from crm.models import CustomFieldDefinition
 from crm.models.base import HasDetailPage
 from crm.templatetags.crm_ui import money
@@ -53,7 +57,8 @@ RELATED_LOOKUPS: dict[str, tuple[str, ...]] = {
     "company": ("owner", "industry"),
     "contact": ("owner",),
     "lead": ("owner", "campaign"),
-    "deal": ("owner", "pipeline", "stage__pipeline", "type", "campaign"),  # str(stage) names its pipeline
+    # str(stage) names its pipeline.
+    "deal": ("owner", "pipeline", "stage__pipeline", "type", "campaign"),
     "contract": ("owner",),
     "task": ("owner", "assignee"),
     "document": ("owner", "document_type"),
@@ -79,6 +84,9 @@ class PanelRow:
     badge: str = ""
     badge_label: str = ""
     meta: list[str] = field(default_factory=list)
+    pk: Any = None
+    # Where the row's "Remove" button posts (crm/views/links.py); None: no button.
+    remove_url: str | None = None
 
 
 @dataclass
@@ -89,6 +97,9 @@ class Panel:
     count: int
     more_url: str | None = None
     add_url: str | None = None
+    # An inline link form (crm/forms/links.py) and where it posts; None: no form.
+    form: Any = None
+    form_url: str | None = None
 
     @property
     def has_more(self) -> bool:
@@ -229,17 +240,22 @@ def _panel(
     add: dict[str, Any] | None = None,
     limit: int = PANEL_LIMIT,
 ) -> Panel:
-    """One related panel: the first `limit` visible rows and their total, two queries whatever
-    the number of rows (the count always runs, so the header can say how many there are and a
-    page's budget does not depend on it). `more` / `add` are the list / create parameters."""
+    """One related panel: the first `limit` visible rows and their total. One query when
+    they fit; the `limit + 1`-th row says there are more, and only then a count runs for the
+    header and its "All N" link. `more` / `add` are the list / create parameters."""
     entity = queryset.model._meta.model_name
     visible = queryset.visible_to(user)
-    rows = list(visible[:limit])
-    count = visible.count()
+    objs = list(visible[: limit + 1])
+    count = visible.count() if len(objs) > limit else len(objs)
+    rows = []
+    for obj in objs[:limit]:
+        panel_row = row(obj)
+        panel_row.pk = obj.pk
+        rows.append(panel_row)
     return Panel(
         key=key,
         title=title,
-        rows=[row(obj) for obj in rows],
+        rows=rows,
         count=count,
         more_url=_url(f"crm:{entity}.list", **more) if more else None,
         add_url=_url(f"crm:{entity}.create", **add) if add is not None else None,
@@ -348,6 +364,15 @@ def _contact_deals(c: crm.Contact) -> QuerySet:
     return _deals(Q(primary_contact=c) | Q(pk__in=linked))
 
 
+def _deal_contacts(d: crm.Deal) -> QuerySet:
+    # Its linked contacts and its primary contact: "Remove" takes a contact off both.
+    linked = crm.Deal.contacts.through.objects.filter(deal_id=d.pk).values("contact_id")
+    condition = Q(pk__in=linked)
+    if d.primary_contact_id is not None:
+        condition |= Q(pk=d.primary_contact_id)
+    return crm.Contact.objects.filter(condition).order_by("last_name", "first_name")
+
+
 PANEL_SPECS: dict[str, list[_Spec]] = {
     "company": [
         _CONTACTS,
@@ -363,7 +388,12 @@ PANEL_SPECS: dict[str, list[_Spec]] = {
         _DOCUMENTS,
     ],
     "lead": [_tasks_spec("lead"), _DOCUMENTS],
-    "deal": [(*_CONTACTS[:4], False), _DOCUMENTS, _CONTRACTS, _tasks_spec("deal")],
+    "deal": [
+        ("contacts", "Contacts", _deal_contacts, _contact_row, False),
+        _DOCUMENTS,
+        _CONTRACTS,
+        _tasks_spec("deal"),
+    ],
     "contract": [_DOCUMENTS],
     "task": [_DOCUMENTS],
     # A document's linked records (invoices have no page). Their lists take no ?document=.
@@ -378,23 +408,68 @@ PANEL_SPECS: dict[str, list[_Spec]] = {
 }
 
 
-def related_panels(user: User, record: Any, *, can_add: bool) -> list[Panel]:
-    """The related panels of a detail page, each through visible_to(user), at most two
-    queries each. "Add" links only when `can_add` (adding to a record changes it)."""
+# A document's panels by key -> the entity the link views name (crm/views/links.py).
+DOCUMENT_PANEL_ENTITIES = {
+    "companies": "company",
+    "contacts": "contact",
+    "leads": "lead",
+    "deals": "deal",
+    "contracts": "contract",
+    "tasks": "task",
+}
+
+
+def _add_link_actions(user: User, record: Any, panel: Panel) -> None:
+    """The link form and "Remove" buttons of the panels that list links: a deal's contacts
+    and a document's records. Only called when the user may change `record`."""
+    key = record._meta.model_name
+    if key == "deal" and panel.key == "contacts":
+        for row in panel.rows:
+            row.remove_url = reverse("crm:deal.contact_remove", args=[record.pk, row.pk])
+            if row.pk == record.primary_contact_id:
+                row.badge, row.badge_label = "primary", "Primary"
+        panel.form = DealContactForm(user=user, deal=record)
+        panel.form_url = reverse("crm:deal.contact_add", args=[record.pk])
+    elif key == "document" and panel.key in DOCUMENT_PANEL_ENTITIES:
+        entity = DOCUMENT_PANEL_ENTITIES[panel.key]
+        for row in panel.rows:
+            row.remove_url = reverse("crm:document.unlink", args=[record.pk, entity, row.pk])
+        if entity in DOCUMENT_LINK_ENTITIES:
+            panel.form = DocumentLinkForm(user=user, entity=entity)
+            panel.form_url = reverse("crm:document.link", args=[record.pk])
+
+
+def _build_panel(user: User, record: Any, spec: _Spec, *, can_add: bool) -> Panel:
+    panel_key, title, rows, row, add = spec
     key = record._meta.model_name
     params = None if key == "document" else {key: record.pk}
-    return [
-        _panel(
-            user,
-            panel_key,
-            title,
-            rows(record),
-            row,
-            more=params,
-            add=params if add and can_add else None,
-        )
-        for panel_key, title, rows, row, add in PANEL_SPECS[key]
-    ]
+    panel = _panel(
+        user,
+        panel_key,
+        title,
+        rows(record),
+        row,
+        more=params,
+        add=params if add and can_add else None,
+    )
+    if can_add:
+        _add_link_actions(user, record, panel)
+    return panel
+
+
+def related_panels(user: User, record: Any, *, can_add: bool) -> list[Panel]:
+    """The related panels of a detail page, each through visible_to(user), one query each
+    (two when a panel has more rows than it shows). "Add" links, link forms and "Remove"
+    buttons only when `can_add` (adding to a record changes it)."""
+    specs = PANEL_SPECS[record._meta.model_name]
+    return [_build_panel(user, record, spec, can_add=can_add) for spec in specs]
+
+
+def related_panel(user: User, record: Any, panel_key: str, *, can_add: bool) -> Panel:
+    """One panel of `related_panels`, by key: what an htmx link endpoint re-renders."""
+    specs = PANEL_SPECS[record._meta.model_name]
+    spec = next(spec for spec in specs if spec[0] == panel_key)
+    return _build_panel(user, record, spec, can_add=can_add)
 
 
 def task_comments(user: User, task: crm.Task, limit: int = 50) -> list[crm.TaskComment]:
