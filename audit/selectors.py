@@ -1,9 +1,11 @@
 """Reads of the audit log, shaped for templates: a record's history and the filtered log.
 
 Callers check that the user may see the record (or is an admin) before asking for its history;
-these selectors do not filter by visibility. Each runs a bounded number of queries: the entries
-(one index range scan, user joined), then one query per related model to name the records that
-foreign keys and links point to.
+these selectors do not filter the entries by visibility. Given the reading `user`,
+record_history names the records a change points to only when that user may see them. Each
+runs a bounded number of queries: the entries (one index range scan, user joined), then one
+query per related model to name the records that foreign keys and links point to (read
+through visible_to(user) when a user is given).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from audit.triggers import AuditedTable, audited_tables
 # Columns a history entry does not list: keys and bookkeeping the database maintains.
 _NOT_SHOWN = frozenset({"id", "created_at", "updated_at", "legacy_id"})
 DEFAULT_LIMIT = 50
+# What a history shown to a user (not the admin) says instead of the name of a record they may
+# not see (docs/permissions.md: a page never names a record the user may not open).
+HIDDEN_RECORD = "a record you cannot see"
 
 
 @dataclass(frozen=True)
@@ -84,9 +89,15 @@ def describe_source(event: AuditEvent) -> str:
 
 
 class _Names:
-    """Display names of the records foreign keys and links point to, fetched per model."""
+    """Display names of the records foreign keys and links point to, fetched per model.
 
-    def __init__(self) -> None:
+    With a `user`, records the visibility layer governs (crm.permissions.governs) are read
+    through `visible_to(user)`: one the user may not see, or that no longer exists, is
+    HIDDEN_RECORD, never its name. Without one (the admin's history) every record is named.
+    """
+
+    def __init__(self, user: Any = None) -> None:
+        self.user = user
         self.wanted: dict[type[Model], set[str]] = defaultdict(set)
         self.names: dict[tuple[type[Model], str], str] = {}
 
@@ -103,13 +114,29 @@ class _Names:
                 continue  # not keys of this model (hand-written SQL): the raw values are shown
             # select_related(): __str__ of some models reads a required relation (a stage's
             # pipeline); the join keeps that from becoming one query per row.
-            for obj in model._default_manager.select_related().filter(pk__in=keys):
+            rows = model._default_manager.select_related().filter(pk__in=keys)
+            if self.user is not None and self._governed(model):
+                from crm.permissions import visible_to
+
+                rows = visible_to(self.user, rows)
+            for obj in rows:
                 self.names[(model, str(obj.pk))] = str(obj)
+
+    @staticmethod
+    def _governed(model: type[Model]) -> bool:
+        from crm.permissions import governs
+
+        return governs(model)
 
     def name(self, model: type[Model], value: Any) -> Any:
         if value in (None, "", tracking.MASK):
             return value
-        return self.names.get((model, str(value)), f"{model._meta.verbose_name} {value}")
+        found = self.names.get((model, str(value)))
+        if found is not None:
+            return found
+        if self.user is not None and self._governed(model):
+            return HIDDEN_RECORD
+        return f"{model._meta.verbose_name} {value}"
 
 
 def _display(field_obj: Field | None, value: Any, names: _Names) -> Any:
@@ -218,8 +245,10 @@ def _entry(event: AuditEvent, record_id: str | None, names: _Names) -> tuple[His
     return entry, raw
 
 
-def _render(events: Sequence[AuditEvent], record_id: str | None = None) -> list[HistoryEntry]:
-    names = _Names()
+def _render(
+    events: Sequence[AuditEvent], record_id: str | None = None, user: Any = None
+) -> list[HistoryEntry]:
+    names = _Names(user)
     pending = [_entry(event, record_id, names) for event in events]
     names.fetch()
     entries = []
@@ -263,18 +292,22 @@ def record_history(
     record_id: Any,
     limit: int = DEFAULT_LIMIT,
     before: tuple[dt.datetime, int] | None = None,
+    user: Any = None,
 ) -> list[HistoryEntry]:
     """The history of one record, newest first, each entry with its field-by-field diff.
 
     Creations list the initial values, deletions the last state, updates the changed fields
     (old -> new), link rows the record added or removed. Works for deleted records too.
     `before` is the (occurred_at, id) of the last entry shown, for the next page (keyset).
+    `user`: the person reading it (CRM pages); the records foreign keys and links point to
+    are then named only when they may see them (HIDDEN_RECORD otherwise). None for the
+    admin's history, which names everything.
     """
     queryset = record_history_queryset(model=model, record_id=record_id)
     if before is not None:
         at, entry_id = before
         queryset = queryset.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=entry_id))
-    return _render(list(queryset[:limit]), record_id=str(record_id))
+    return _render(list(queryset[:limit]), record_id=str(record_id), user=user)
 
 
 def audit_log(

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from typing import Any, Literal, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Case, Model, Q, QuerySet, Value, When
 from django.http import Http404, HttpRequest
 
 from accounts.models import User
@@ -316,6 +316,54 @@ def editable_ids(user: Any, objs: Iterable[Model]) -> set[Any]:
     model = type(objs[0])
     pks = [obj.pk for obj in objs]
     return set(editable_by(user, model).filter(pk__in=pks).values_list("pk", flat=True))
+
+
+def governs(model: type[Model]) -> bool:
+    """Whether the visibility layer decides who sees rows of `model` (a record, a board, a
+    note...). Rows of any other model (users, lookups such as stages) are not secret."""
+    return model._meta.concrete_model in _RULES
+
+
+def visible_ids(user: Any, model: type[Model], ids: Iterable[Any]) -> set[Any]:
+    """Which of these primary keys of `model` name rows `user` may see: one query for all of
+    them (none for an admin, an ungoverned model or no ids). What a page uses to decide
+    which related records it may name: an id not in the set is shown as hidden."""
+    wanted = {pk for pk in ids if pk is not None}
+    if not wanted:
+        return set()
+    v = _viewer(user)
+    if v is None:
+        return set()
+    if v.is_admin or not governs(model):
+        return wanted
+    model = model._meta.concrete_model
+    rows = model._default_manager.filter(_rule(v, model, VIEW), pk__in=wanted)
+    return set(rows.values_list("pk", flat=True))
+
+
+def visible_fk(user: Any, model: type[Model], field: str) -> Q | None:
+    """A condition on rows whose foreign key `field` points at a `model` row `user` may see,
+    for an annotation in the query that reads the row (`Case(When(visible_fk(...), then=
+    F("company__name")))`): no extra round trip per page. None when nothing is hidden (an
+    admin, an ungoverned model). A NULL key never matches."""
+    v = _viewer(user)
+    if v is None:
+        return Q(**{f"{field}__in": []})
+    if v.is_admin or not governs(model):
+        return None
+    return Q(**{f"{field}__in": _subquery(v, model._meta.concrete_model, VIEW)})
+
+
+def if_visible(user: Any, model: type[Model], field: str, then: Any, default: Any = None) -> Any:
+    """`then` (an expression: the related record's name) on rows whose foreign key `field`
+    points at a `model` row `user` may see, `default` (NULL) on the others: the name of a
+    record the user may not open never leaves the database."""
+    condition = visible_fk(user, model, field)
+    if condition is None:
+        return then
+    then = then if hasattr(then, "resolve_expression") else Value(then)
+    default = default if hasattr(default, "resolve_expression") else Value(default)
+    return Case(When(condition, then=then), default=default)
 
 
 # --- object level ---------------------------------------------------------------------------

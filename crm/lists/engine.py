@@ -13,13 +13,61 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Model, QuerySet
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import BooleanField, Case, F, Model, QuerySet, Value, When
 
+from crm import permissions
 from crm.forms.lists import DEFAULT_PER_PAGE, ListFilterForm
 from crm.lists import keyset
 from crm.lists.filters import FilterContext
 from crm.lists.spec import ListSpec
 from crm.pagination import EstimatedCountPaginator
+
+# A task's "About" column reads the record it hangs off, or its board through its section.
+RECORD_RELATIONS = ("company", "contact", "lead", "deal", "section")
+_VISIBLE_PREFIX = "list_visible_"
+
+
+def visible_attr(relation: str) -> str:
+    """The row attribute saying whether the user may see the record `relation` points at
+    (missing: nothing to hide, e.g. for an admin)."""
+    return f"{_VISIBLE_PREFIX}{relation}"
+
+
+def governed_relations(spec: ListSpec) -> list[Any]:
+    """The foreign keys to governed records (crm.permissions) that the spec's columns name:
+    `company` of a `company.name` column, the parents of a task's "About" column."""
+    names: list[str] = []
+    for column in spec.columns:
+        if column.kind == "record":
+            names += RECORD_RELATIONS
+        elif "." in column.attr:
+            names.append(column.attr.split(".", 1)[0])
+    fields = []
+    for name in dict.fromkeys(names):
+        try:
+            f = spec.model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        if f.many_to_one and permissions.governs(f.related_model):
+            fields.append(f)
+    return fields
+
+
+def visibility_annotations(spec: ListSpec, user: Any) -> dict[str, Any]:
+    """One boolean per governed relation the columns show, computed in the row query itself
+    (`company_id IN (<visible companies>)`, a hashed subplan): no query per row, none per
+    page beyond the ids the rule reads (cached per request). Empty for an admin."""
+    annotations = {}
+    for f in governed_relations(spec):
+        condition = permissions.visible_fk(user, f.related_model, f.attname)
+        if condition is not None:
+            annotations[visible_attr(f.name)] = Case(
+                When(condition, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+    return annotations
 
 
 @dataclass
@@ -61,6 +109,7 @@ def paginate(
     per_page: int = DEFAULT_PER_PAGE,
     after: str | None = None,
     before: str | None = None,
+    annotations: dict[str, Any] | None = None,
 ) -> ListPage:
     """One keyset page of the filtered queryset `qs`: two queries (the estimate or a small
     count, and the rows), whatever the page number."""
@@ -70,7 +119,7 @@ def paginate(
     rows_qs = qs.select_related(*spec.select_related)
     if spec.only:
         rows_qs = rows_qs.only(*spec.only)
-    rows_qs = rows_qs.annotate(**{keyset.SORT_VALUE: F(order.path)})
+    rows_qs = rows_qs.annotate(**(annotations or {}), **{keyset.SORT_VALUE: F(order.path)})
     cursor_after = keyset.decode(order, after) if after else None
     cursor_before = keyset.decode(order, before) if before and not cursor_after else None
 
@@ -106,10 +155,19 @@ def run(
     *,
     after: str | None = None,
     before: str | None = None,
+    annotations: dict[str, Any] | None = None,
 ) -> ListPage:
+    """One page of the list: `annotations` are added to the row query only (not the count),
+    e.g. visibility_annotations()."""
     values: dict[str, Any] = form.values
     order = sort_order(spec, values.get("sort"))
     per_page = values.get("per_page") or DEFAULT_PER_PAGE
     return paginate(
-        spec, filtered(spec, qs, form, ctx), order, per_page=per_page, after=after, before=before
+        spec,
+        filtered(spec, qs, form, ctx),
+        order,
+        per_page=per_page,
+        after=after,
+        before=before,
+        annotations=annotations,
     )

@@ -15,7 +15,6 @@ serve the LIKE. Contracts have no search column: a bounded `title ILIKE` is enou
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,13 +35,12 @@ from django.db.models import (
 
 from crm import permissions
 from crm.models import Company, Contact, Contract, Deal, Lead
-from crm.search import SearchTerm, SimpleTsVector, ToTsQuery
-from crm.selectors.search import normalise_query, use_search_threshold
+from crm.search import SearchTerm, SimpleTsVector
+from crm.selectors.search import normalise_query, prefix_tsquery, use_search_threshold
 
 AUTOCOMPLETE_LIMIT = 10
 # Below this many characters trigram matching cannot use the index (no trigram to look up).
 MIN_TRIGRAM_LENGTH = 3
-_WORDS = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -73,13 +71,17 @@ class AutocompleteSpec:
     related: tuple[str, ...]
     subtitle: Callable[[Any], str]
     searchable: bool = True
+    # The subtitle names the record's company (annotated as `company_name`, when visible).
+    names_company: bool = False
 
     def option(self, obj: Model) -> RecordOption:
         return RecordOption(obj.pk, record_label(obj), self.subtitle(obj))
 
 
 def _company_of(obj: Any) -> str:
-    return obj.company.name if obj.company_id else ""
+    """The company's name annotated by record_autocomplete: empty when the user may not see
+    the company (permissions.if_visible), so an option never names a hidden record."""
+    return getattr(obj, "company_name", None) or ""
 
 
 SPECS: dict[str, AutocompleteSpec] = {
@@ -89,8 +91,8 @@ SPECS: dict[str, AutocompleteSpec] = {
     ),
     "contact": AutocompleteSpec(
         Contact, ("first_name", "last_name", "email"), ("last_name", "first_name"),
-        ("company_id", "company__name"), ("company",),
-        lambda o: _joined(o.email, _company_of(o)),
+        ("company_id",), (),
+        lambda o: _joined(o.email, _company_of(o)), names_company=True,
     ),
     "lead": AutocompleteSpec(
         Lead, ("first_name", "last_name", "email"), ("last_name", "first_name"),
@@ -98,12 +100,12 @@ SPECS: dict[str, AutocompleteSpec] = {
         lambda o: _joined(o.company_name, o.email),
     ),
     "deal": AutocompleteSpec(
-        Deal, ("name",), ("name",), ("company_id", "company__name"), ("company",),
-        _company_of,
+        Deal, ("name",), ("name",), ("company_id",), (),
+        _company_of, names_company=True,
     ),
     "contract": AutocompleteSpec(
-        Contract, ("title",), ("title",), ("company_id", "company__name"), ("company",),
-        _company_of, searchable=False,
+        Contract, ("title",), ("title",), ("company_id",), (),
+        _company_of, searchable=False, names_company=True,
     ),
 }  # fmt: skip
 ENTITY_OF_MODEL: dict[type[Model], str] = {spec.model: key for key, spec in SPECS.items()}
@@ -122,15 +124,12 @@ def _matching(rows: QuerySet, query: str) -> QuerySet:
     name (the default ordering is cleared so the planner starts from the search index)."""
     substring = Q(search_text__contains=SearchTerm(Value(query)))
     if len(query) < MIN_TRIGRAM_LENGTH:
-        words = _WORDS.findall(query)
-        if not words:
+        # Each word quoted in SQL after unaccent, whatever it turns into (search.py).
+        tsquery = prefix_tsquery(query)
+        if tsquery is None:
             return rows.none()
-        # Words are \w runs, so they carry no quote or tsquery operator.
-        tsquery = " & ".join(f"'{word}':*" for word in words)
         # SimpleTsVector(search_text) is the full-text index's own expression.
-        return rows.filter(
-            _TsMatch(SimpleTsVector(F("search_text")), ToTsQuery(SearchTerm(Value(tsquery))))
-        )
+        return rows.filter(_TsMatch(SimpleTsVector(F("search_text")), tsquery))
     typo = Q(search_text__trigram_word_similar=SearchTerm(Value(query)))
     return rows.filter(substring | typo).annotate(
         exact_first=Case(
@@ -158,6 +157,9 @@ def record_autocomplete(
     base = spec.model._default_manager.all()
     rows = permissions.editable_by(user, base) if for_edit else permissions.visible_to(user, base)
     rows = rows.select_related(*spec.related).only(*spec.label_columns, *spec.subtitle_columns)
+    if spec.names_company:
+        name = permissions.if_visible(user, Company, "company_id", F("company__name"))
+        rows = rows.annotate(company_name=name)
     query = normalise_query(query)
     if not query:
         return [spec.option(obj) for obj in rows.order_by("-updated_at")[:limit]]

@@ -21,7 +21,8 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
-from crm.models import Deal, Pipeline, Stage
+from crm import permissions
+from crm.models import Company, Deal, Pipeline, Stage
 
 CARDS_PER_COLUMN = 50
 CLOSED_RECENT_DAYS = 30
@@ -35,7 +36,6 @@ _CARD_FIELDS = (
     "expected_close_date",
     "stage_id",
     "status",
-    "company__name",
     "owner__name",
     "owner__email",
 )
@@ -153,10 +153,12 @@ def pipeline_board(
     # One arm per non-empty stage, each ORDER BY ... LIMIT on its own: the database stops
     # after `cards_per_column` rows per stage instead of sorting a 100k-deal column.
     order = (F("expected_close_date").asc(nulls_last=True), "name", "id")
+    # The company is named only when the user may see it (decided in the same query).
+    company_name = permissions.if_visible(user, Company, "company_id", F("company__name"))
     arms = [
         deals.filter(stage_id=column.stage.pk)
         .order_by(*order)
-        .values(*_CARD_FIELDS)[:cards_per_column]
+        .values(*_CARD_FIELDS, company_name=company_name)[:cards_per_column]
         for column in columns
         if column.count
     ]

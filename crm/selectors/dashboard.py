@@ -25,6 +25,7 @@ from django.db.models import Count, F, Model, Q, Sum
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from crm import permissions
 from crm.models import Company, Contact, Deal, Lead, Pipeline, Stage, Task
 
 OPEN_TASKS_LIMIT = 10
@@ -104,12 +105,16 @@ def month_bounds(today: dt.date) -> tuple[dt.date, dt.date]:
 
 def deals_closing_this_month(*, user: Any, limit: int = CLOSING_LIMIT) -> list[Deal]:
     """Visible open deals expected to close in the current month, soonest first
-    (deal_status_close_idx: status, expected_close_date)."""
+    (deal_status_close_idx: status, expected_close_date). `company_name` is the deal's
+    company's name when `user` may see that company, else None (decided in the same query)."""
     first, last = month_bounds(timezone.localdate())
     return list(
         Deal.objects.visible_to(user)
         .filter(status=Deal.Status.OPEN, expected_close_date__range=(first, last))
-        .select_related("company", "owner")
+        .select_related("owner")
+        .annotate(
+            company_name=permissions.if_visible(user, Company, "company_id", F("company__name"))
+        )
         .order_by("expected_close_date", "pk")
         .only(
             "id",
@@ -117,7 +122,7 @@ def deals_closing_this_month(*, user: Any, limit: int = CLOSING_LIMIT) -> list[D
             "amount",
             "currency",
             "expected_close_date",
-            "company__name",
+            "company_id",
             "owner__name",
             "owner__email",
         )[:limit]

@@ -47,13 +47,20 @@ def record_list(*, user: Any, spec: ListSpec, params: QueryDict) -> RecordList:
     query for the whole page, so each row can show an enabled or disabled checkbox).
 
     A bounded number of queries whatever the page size: filter options and custom field
-    definitions once, the count estimate, the rows with their relations joined, the
-    editable ids.
+    definitions once, the count estimate, the rows with their relations joined (and, for
+    each related record a column names, whether the user may see it), the editable ids.
     """
     ctx = FilterContext(user)
     form = ListFilterForm(spec=spec, ctx=ctx, data=params)
     visible = permissions.visible_to(user, spec.model)
     page = engine.run(
-        spec, visible, form, ctx, after=params.get("after"), before=params.get("before")
+        spec,
+        visible,
+        form,
+        ctx,
+        after=params.get("after"),
+        before=params.get("before"),
+        # Related records the user may not see are not named (crm/templatetags/crm_lists.py).
+        annotations=engine.visibility_annotations(spec, user),
     )
     return RecordList(form=form, page=page, editable_ids=permissions.editable_ids(user, page.rows))

@@ -33,8 +33,9 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, F, Func, Model, Q, QuerySet, TextField, Value
 from django.urls import reverse
 
+from crm import permissions
 from crm.models import Company, Contact, Deal, Lead
-from crm.search import PlainToTsQuery, SearchTerm, SimpleTsVector, ToTsQuery
+from crm.search import PlainToTsQuery, SearchTerm, SimpleTsVector
 
 # Low enough for two typos in a short name, high enough to keep unrelated names out.
 WORD_SIMILARITY_THRESHOLD = 0.3
@@ -45,6 +46,7 @@ MIN_TRIGRAM_LENGTH = 3
 # Rows each tier reads and ranks at most: bounds the cost of a query matching half the table.
 CANDIDATES = 200
 _WORDS = re.compile(r"\w+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -76,18 +78,13 @@ class SearchResults:
 
 
 def normalise_query(query: str | None) -> str:
-    """The query as searched: trimmed, inner whitespace collapsed, capped in length."""
-    return " ".join((query or "").split())[:MAX_QUERY_LENGTH]
-
-
-def _prefix_tsquery(query: str) -> str:
-    """'Jonh Sm' -> "'jonh':* & 'sm':*" (to_tsquery syntax). Words are \\w runs, so they carry
-    no quote or operator; unaccent is applied in SQL, like the column."""
-    return " & ".join(f"'{word}':*" for word in _WORDS.findall(query.lower()))
+    """The query as searched: control characters out (NUL, which PostgreSQL text refuses,
+    and the rest of C0 and DEL), trimmed, inner whitespace collapsed, capped in length."""
+    return " ".join(_CONTROL.sub(" ", query or "").split())[:MAX_QUERY_LENGTH]
 
 
 class _Infix(Func):
-    """a <op> b, as an expression (`@@` for a match, `||` to OR two tsqueries)."""
+    """a <op> b, as an expression (`@@` for a match, `||` / `&&` to OR / AND two tsqueries)."""
 
     template = "(%(expressions)s)"
 
@@ -96,17 +93,36 @@ class _Infix(Func):
         super().__init__(left, right, output_field=output_field)
 
 
+class _PrefixWord(Func):
+    """One typed word as a prefix tsquery, `'word':*`, built in SQL once the word is normalised
+    like the column (lower + unaccent). Unaccent turns some letters into quotes (the okina
+    U+02BB and its kin become ', U+0149 becomes 'n), so the word is quoted only after it, its
+    quotes doubled and its backslashes escaped: whatever was typed, to_tsquery reads one
+    quoted string, never an operator."""
+
+    template = (
+        "to_tsquery('simple'::regconfig, '''' || replace(replace("
+        r"lower(public.f_unaccent(%(expressions)s)), '\', '\\'), '''', '''''') || ''':*')"
+    )
+    output_field = TextField()
+
+
+def prefix_tsquery(query: str) -> Func | None:
+    """'Jonh Sm' -> 'jonh':* && 'sm':* (every \\w word of `query` as a prefix, all of them
+    required) as a tsquery expression; None when `query` has no word."""
+    result: Func | None = None
+    for word in _WORDS.findall(query):
+        part = _PrefixWord(Value(word))
+        result = part if result is None else _Infix(result, "&&", part, TextField())
+    return result
+
+
 def _full_text(query: str) -> Q | None:
     """Tier 1: the whole input as the parser reads it, or every word as a prefix."""
-    words = _prefix_tsquery(query)
-    if not words:
+    words = prefix_tsquery(query)
+    if words is None:
         return None
-    tsquery = _Infix(
-        PlainToTsQuery(SearchTerm(Value(query))),
-        "||",
-        ToTsQuery(SearchTerm(Value(words))),
-        TextField(),
-    )
+    tsquery = _Infix(PlainToTsQuery(SearchTerm(Value(query))), "||", words, TextField())
     # SimpleTsVector(search_text) is the full-text index's expression (crm/search.py).
     return Q(_Infix(SimpleTsVector(F("search_text")), "@@", tsquery, BooleanField()))
 
@@ -123,8 +139,15 @@ class _Type:
     key: str
     label: str
     model: type[Model]
-    columns: dict[str, Any]  # alias -> expression, the values a hit is made of
+    # alias -> expression, the values a hit is made of (or a function of the user making it)
+    columns: dict[str, Any]
     hit: Any  # row dict -> SearchHit
+
+    def columns_for(self, user: Any) -> dict[str, Any]:
+        return {
+            alias: value(user) if callable(value) else value
+            for alias, value in self.columns.items()
+        }
 
 
 def _url(model: type[Model], pk: Any) -> str:
@@ -133,6 +156,12 @@ def _url(model: type[Model], pk: Any) -> str:
 
 def _name(row: dict[str, Any]) -> str:
     return " ".join(part for part in (row["h_first"], row["h_last"]) if part)
+
+
+def _company_name(user: Any) -> Any:
+    """The record's company's name, NULL when `user` may not see that company: decided in
+    the search query itself, no query more."""
+    return permissions.if_visible(user, Company, "company_id", F("company__name"))
 
 
 def _join(*parts: Any) -> str:
@@ -163,7 +192,7 @@ _TYPES = [
             "h_last": F("last_name"),
             "h_email": F("email"),
             "h_phone": F("phone"),
-            "h_company": F("company__name"),
+            "h_company": _company_name,
         },
         lambda r: SearchHit(
             _name(r) or r["h_email"],
@@ -192,7 +221,7 @@ _TYPES = [
         "deals",
         "Deals",
         Deal,
-        {"h_name": F("name"), "h_company": F("company__name"), "h_stage": F("stage__name")},
+        {"h_name": F("name"), "h_company": _company_name, "h_stage": F("stage__name")},
         lambda r: SearchHit(
             r["h_name"], _join(r["h_company"], r["h_stage"]), _url(Deal, r["h_id"])
         ),
@@ -226,7 +255,7 @@ def search_sql(
     when full text found nothing. Empty SQL when there is nothing to search for. Typo matching
     needs the lowered threshold (`use_search_threshold()`) in the same transaction."""
     query = normalise_query(query)
-    columns = _BY_MODEL[model].columns
+    columns = _BY_MODEL[model].columns_for(user)
     # Visibility first, as everywhere; the tiers narrow what it allows.
     visible = model._default_manager.visible_to(user)
     full_text = _full_text(query) if tier in (None, "full_text") else None

@@ -95,8 +95,9 @@ def record_timeline(
 
     # (before, 0): entries strictly older than the cursor (audit ids are positive).
     cursor = (before, 0) if before is not None else None
+    # With the user: a change to a record they may not see does not name it.
     history = record_history(
-        model=type(record), record_id=record.pk, limit=limit + 1, before=cursor
+        model=type(record), record_id=record.pk, limit=limit + 1, before=cursor, user=user
     )
     items.extend(_history_item(entry) for entry in history)
 

@@ -14,7 +14,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
-from crm.lists.engine import ListPage
+from crm.lists.engine import ListPage, visible_attr
 from crm.lists.spec import Column
 from crm.templatetags.crm_ui import money
 
@@ -26,7 +26,15 @@ TASK_PARENTS = ("company", "contact", "lead", "deal")
 DESCENDING_FIRST = {"date", "datetime", "money", "size"}
 
 
+def _visible(row: Model, relation: str) -> bool:
+    """False when the row's `relation` points at a record the user may not see
+    (crm.lists.engine.visibility_annotations): its name is not shown."""
+    return getattr(row, visible_attr(relation), True) is not False
+
+
 def _read(row: Model, attr: str) -> Any:
+    if "." in attr and not _visible(row, attr.split(".", 1)[0]):
+        return None
     value: Any = row
     for part in attr.split("."):
         if value is None:
@@ -43,9 +51,13 @@ def _tags(row: Model) -> str:
 def _related_record(row: Model) -> str:
     for name in TASK_PARENTS:
         if getattr(row, f"{name}_id"):
+            if not _visible(row, name):
+                return EMPTY
             parent = getattr(row, name)
             return format_html('<a href="{}">{}</a>', parent.get_absolute_url(), parent)
     if row.section_id:
+        if not _visible(row, "section"):
+            return EMPTY
         board = row.section.board
         return format_html('<a href="{}">{}</a>', board.get_absolute_url(), board.title)
     return EMPTY
