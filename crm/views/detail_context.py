@@ -115,7 +115,9 @@ def detail_context(request: HttpRequest, record: Model, **forms: Any) -> dict[st
         context.update(timeline_context(request, record, can_edit=can_edit, **forms))
     else:
         # Pages without a timeline still say who changed what.
-        context["history"] = record_history(model=type(record), record_id=record.pk, limit=20)
+        context["history"] = record_history(
+            model=type(record), record_id=record.pk, limit=20, user=user
+        )
     if key == "task":
         context.update(_task_extras(request, record, rows))
     if key == "lead":

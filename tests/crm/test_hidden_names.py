@@ -257,3 +257,20 @@ def test_history_keeps_names_of_public_rows(moved: Contact, sales_rep: User) -> 
     # Users and lookups are not governed: the owner is still named.
     entries = record_history(model=Contact, record_id=moved.pk, user=sales_rep)
     assert str(sales_rep) in _history_text(entries)
+
+
+def test_the_history_card_of_a_contract_does_not_name_a_hidden_company(
+    login: Any, sales_rep: User, world: World
+) -> None:
+    contract = f.ContractFactory(owner=sales_rep, title="Moved MSA", company=world.shown)
+    # Someone moved it to the other team's company (a bulk UPDATE, an import).
+    type(contract).objects.filter(pk=contract.pk).update(company=world.hidden)
+    page = _get(login(sales_rep), contract.get_absolute_url())
+    assert SECRET not in page
+    assert OPEN in page  # the old value, which the rep may see, is still named
+
+
+def test_lists_do_not_sort_by_a_related_records_name(login: Any, sales_rep: User, world: World):
+    # The order and the next-page cursor would give the hidden company's name away.
+    page = _get(login(sales_rep), reverse("crm:contact.list"), sort="company")
+    assert "sort=company" not in page.split("<tbody", 1)[0].split("<table", 1)[-1]
