@@ -28,7 +28,7 @@ import sys
 import tempfile
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -348,6 +348,30 @@ def scratch_database() -> tuple[str, Callable[[], None]]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return url.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+@contextlib.contextmanager
+def scratch_django() -> Iterator[None]:
+    """For benchmarks: Django set up on a migrated scratch database (scratch_database()),
+    connections closed and the database removed afterwards, whatever happens."""
+    url, cleanup = scratch_database()
+    try:
+        os.environ["DATABASE_URL"] = url
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connections
+
+        print("Migrating a scratch database ...", flush=True)
+        call_command("migrate", verbosity=0)
+        try:
+            yield
+        finally:
+            connections.close_all()
+    finally:
+        cleanup()
 
 
 if __name__ == "__main__":

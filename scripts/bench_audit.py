@@ -28,7 +28,6 @@ history and admin-log queries on it (EXPLAIN ANALYZE).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -330,19 +329,9 @@ def main() -> int:
 
     from config import localdb
 
-    url, cleanup = localdb.scratch_database()
-    try:
-        os.environ["DATABASE_URL"] = url
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
+    with localdb.scratch_django():
         from audit.context import audit_context
 
-        print("Migrating a scratch database ...", flush=True)
-        call_command("migrate", verbosity=0)
         with audit_context({"user_id": None, "command": "bench_audit"}):
             bench = Bench(args.rows, args.batch, args.single)
             _install_row_function()
@@ -356,11 +345,6 @@ def main() -> int:
             if args.history_rows:
                 print()
                 history_queries(args.history_rows)
-        from django.db import connections
-
-        connections.close_all()
-    finally:
-        cleanup()
     return 0
 
 

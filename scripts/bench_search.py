@@ -23,7 +23,6 @@ the contact query follows for each query.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -286,18 +285,7 @@ def main() -> int:
 
     from config import localdb
 
-    url, cleanup = localdb.scratch_database()
-    try:
-        os.environ["DATABASE_URL"] = url
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-        from django.db import connections
-
-        print("Migrating a scratch database ...", flush=True)
-        call_command("migrate", verbosity=0)
+    with localdb.scratch_django():
         print(
             f"Loading {args.contacts:,} contacts (+{args.contacts // 20:,} companies, "
             "leads and deals each) ...",
@@ -312,9 +300,6 @@ def main() -> int:
         if not args.no_explain:
             print("\nEXPLAIN ANALYZE of the contact query, as the admin:")
             explain(admin)
-        connections.close_all()
-    finally:
-        cleanup()
     return 0
 
 
