@@ -7,12 +7,13 @@ Without DATABASE_URL it starts a throwaway embedded PostgreSQL (config.localdb),
 scratch database, measures and deletes everything. With DATABASE_URL it creates a scratch
 database on that server (the role needs CREATEDB), and drops it afterwards.
 
-Data: N contacts and N/20 each of companies, leads and deals, made in SQL with
-generate_series from a few hundred realistic first and last names (Faker, fixed seed), so
-common names repeat as they do in real data; owners are 40 sales reps in 8 teams, a fifth of
-the rows shared with the team; plus one John Smith. Indexes other than the primary key are
-dropped for the load and rebuilt after it (faster than growing them row by row), the audit
-triggers are off for the load (the benchmark is about reads), then ANALYZE.
+Data: N contacts and N/20 each of companies, leads and deals, made by the scale dataset's
+generator (crm/scale, what `manage.py seed_scale` runs; no notes or tasks here, search does not
+read them): SQL with generate_series over a few hundred realistic first and last names (Faker,
+fixed seed), so common names repeat as they do in real data; owners are the 15 sales reps and
+4 managers of 4 teams, 30% of the rows shared with the team; plus one John Smith. Indexes other
+than primary keys and unique ones are dropped for the load and rebuilt after it, each batch is
+one bulk audit entry instead of a row entry per row (audit.bulk), then VACUUM ANALYZE.
 
 Each query runs `--repeat` times as an admin (no visibility filter: the search indexes alone
 narrow the scan) and as a sales rep (visibility filter on top), and the table shows p50/p95 of
@@ -40,202 +41,27 @@ QUERIES = [
     ("email", "john.smith@example.com"),
     ("phone", "555 010 2030"),
 ]
-AUDIT_TRIGGERS = ("audit_insert", "audit_update", "audit_delete")
-
-
-def _names() -> tuple[list[str], list[str], list[str]]:
-    from faker import Faker
-
-    fake = Faker()
-    fake.seed_instance(2024)
-    first = sorted({fake.first_name().replace("'", "") for _ in range(3000)})[:400]
-    last = sorted({fake.last_name().replace("'", "") for _ in range(5000)})[:600]
-    words = sorted({fake.word().replace("'", "") for _ in range(2000)})[:300]
-    return first, last, words
-
-
-def _sql_array(values: list[str]) -> str:
-    # Parenthesised: an ARRAY[...] constructor can only be subscripted that way.
-    return "(ARRAY[" + ",".join(f"'{v}'" for v in values) + "])"
-
-
-def _filler(model: Any, given: dict[str, str]) -> tuple[list[str], list[str]]:
-    """(columns, SQL expressions) for an INSERT ... SELECT of `model`: `given` for the columns
-    the benchmark sets, the field's default (or NULL) for every other column."""
-    from django.db import models
-
-    columns, values = [], []
-    for field in model._meta.concrete_fields:
-        if isinstance(field, models.GeneratedField):
-            continue
-        columns.append(field.column)
-        if field.column in given:
-            values.append(given[field.column])
-        elif field.null:
-            values.append("NULL")
-        elif isinstance(field, models.BooleanField):
-            values.append("true" if field.default is True else "false")
-        elif isinstance(field, models.JSONField):
-            values.append("'[]'::jsonb" if field.default is list else "'{}'::jsonb")
-        elif field.get_internal_type() == "ArrayField":
-            values.append("'{}'")
-        elif isinstance(field, models.DecimalField | models.IntegerField):
-            values.append("0")
-        elif isinstance(field, models.DateTimeField):
-            values.append("now()")
-        else:
-            default = field.default if isinstance(field.default, str) else ""
-            values.append(f"'{default}'")
-    return columns, values
-
-
-def _insert(model: Any, n: int, given: dict[str, str]) -> None:
-    from django.db import connection
-
-    columns, values = _filler(model, given)
-    with connection.cursor() as cursor:
-        # Built from the model's columns and the fixed expressions above, never from input.
-        cursor.execute(
-            f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
-            f"SELECT {', '.join(values)} FROM generate_series(1, {n}) AS g(i)"
-        )
-
-
-def _drop_indexes(tables: list[str]) -> list[str]:
-    """Drop every index but the primary keys and unique ones; return their definitions."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-            "WHERE i.indrelid::regclass::text = ANY(%s) AND NOT i.indisprimary "
-            "AND NOT i.indisunique",
-            [tables],
-        )
-        rows = cursor.fetchall()
-        for name, _ in rows:
-            cursor.execute(f"DROP INDEX {name}")
-    return [definition for _, definition in rows]
 
 
 def load(contacts: int) -> tuple[Any, Any]:
-    """Fill the scratch database; return (an admin, a sales rep)."""
-    from django.db import connection
+    """Fill the scratch database with the scale dataset's generator (crm/scale), at this
+    benchmark's proportions; return (an admin, a sales rep)."""
+    from crm import scale
 
-    from accounts.models import Team, User
-    from crm.models import Company, Contact, Deal, Lead
-    from crm.services.pipelines import pipeline_ensure_default
-
-    first, last, words = _names()
-    admin = User.objects.create_superuser("admin@bench.example", password=None)
-    reps = []
-    for t in range(8):
-        team = Team.objects.create(name=f"Team {t}")
-        reps += [
-            User.objects.create_user(f"rep{t}.{r}@bench.example", password=None, team=team)
-            for r in range(5)
-        ]
-    rep_ids = "(ARRAY[" + ",".join(f"'{u.pk}'::uuid" for u in reps) + "])"
-    pipeline = pipeline_ensure_default()
-    stage_ids = "(ARRAY[" + ",".join(f"'{s.pk}'::uuid" for s in pipeline.stages.all()) + "])"
-    tables = [m._meta.db_table for m in (Company, Contact, Lead, Deal)]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT setseed(0.42)")
-        cursor.execute("SET maintenance_work_mem = '256MB'")
-        for table in tables:
-            cursor.execute(
-                f"ALTER TABLE {table} {', '.join(f'DISABLE TRIGGER {t}' for t in AUDIT_TRIGGERS)}"
-            )
-    definitions = _drop_indexes(tables)
-    f, la, w = _sql_array(first), _sql_array(last), _sql_array(words)
-    pick = "[1 + floor(random() * {n})::int]"
-    fn, ln, wd = (
-        f + pick.format(n=len(first)),
-        la + pick.format(n=len(last)),
-        w + pick.format(n=len(words)),
-    )
-    owner = f"{rep_ids}[1 + (i % {len(reps)})]"
-    shared = "(i % 5 = 0)"
     others = max(contacts // 20, 1)
-    started = time.perf_counter()
-    # Company ids derive from the row number, so contacts can point at a random one.
-    _insert(
-        Company,
-        others,
-        {
-            "id": "md5('company' || i)::uuid",
-            "name": f"initcap({wd}) || ' ' || {ln} || ' ' || i",
-            "domain": f"{wd} || i || '.example'",
-            "email": f"'info@' || {wd} || i || '.example'",
-            "phone": "'+1 555 ' || lpad(i::text, 7, '0')",
-            "owner_id": owner,
-            "shared_with_team": shared,
-            "type": "'customer'",
-            "status": "'active'",
-        },
+    plan = scale.Plan(
+        contacts=contacts,
+        companies=others,
+        leads=others,
+        deals=others,
+        notes=0,
+        tasks=0,
+        history=0,
     )
-    _insert(
-        Contact,
-        contacts,
-        {
-            "id": "gen_random_uuid()",
-            "first_name": fn,
-            "last_name": ln,
-            "email": f"lower({fn} || '.' || {ln} || i || '@example.com')",
-            "phone": "'+1 555 ' || lpad(i::text, 7, '0')",
-            "owner_id": owner,
-            "shared_with_team": shared,
-            "type": "'customer'",
-            "is_active": "true",
-            "company_id": f"md5('company' || (1 + floor(random() * {others}))::int)::uuid",
-        },
-    )
-    _insert(
-        Lead,
-        others,
-        {
-            "id": "gen_random_uuid()",
-            "first_name": fn,
-            "last_name": ln,
-            "email": f"lower({fn} || '.' || {ln} || i || '@lead.example')",
-            "company_name": f"initcap({wd}) || ' ' || {ln}",
-            "owner_id": owner,
-            "shared_with_team": shared,
-            "status": "'new'",
-        },
-    )
-    _insert(
-        Deal,
-        others,
-        {
-            "id": "gen_random_uuid()",
-            "name": f"initcap({wd}) || ' ' || {ln} || ' deal ' || i",
-            "pipeline_id": f"'{pipeline.pk}'::uuid",
-            "stage_id": f"{stage_ids}[1 + (i % 4)]",
-            "owner_id": owner,
-            "shared_with_team": shared,
-            "status": "'open'",
-            "currency": "'USD'",
-            "amount": "(random() * 100000)::numeric(18, 2)",
-        },
-    )
-    rep = reps[0]
-    Contact.objects.create(
-        first_name="John",
-        last_name="Smith",
-        email="john.smith@example.com",
-        phone="+1 555 010 2030",
-        owner=rep,
-    )
-    print(f"  rows inserted in {time.perf_counter() - started:.1f}s", flush=True)
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        for definition in definitions:
-            cursor.execute(definition)
-        for table in tables:
-            cursor.execute(f"VACUUM ANALYZE {table}")
-    print(f"  {len(definitions)} indexes rebuilt, ANALYZE in {time.perf_counter() - started:.1f}s")
-    return admin, rep
+    report = scale.seed(plan, seed=42, out=lambda line: None)
+    print(f"  rows inserted in {report.insert_seconds:.1f}s", flush=True)
+    print(f"  {report.index_count} indexes rebuilt, ANALYZE in {report.index_seconds:.1f}s")
+    return report.admin, report.rep
 
 
 def _percentile(values: list[float], pct: float) -> float:
