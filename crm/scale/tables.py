@@ -10,6 +10,7 @@ the models' check constraints by construction (see the comments where a rule app
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from . import sql
@@ -69,8 +70,12 @@ class Context:
         return f"{sql.array(self.vocab.words)}[1 + ({c}) % {len(self.vocab.words)}]"
 
     def _last(self, c: str) -> str:
-        n = len(self.vocab.words)
-        return f"{sql.array(self.vocab.last)}[1 + (({c}) / {n}) % {len(self.vocab.last)}]"
+        # (c / words + k * c) mod lasts: neighbouring companies get different last names, and
+        # with 1 + k * words coprime to lasts, (word, last) pairs still repeat only after
+        # words x lasts companies.
+        words, lasts = len(self.vocab.words), len(self.vocab.last)
+        k = next(k for k in range(1, lasts) if math.gcd(1 + k * words, lasts) == 1)
+        return f"{sql.array(self.vocab.last)}[1 + (({c}) / {words} + {k} * ({c})) % {lasts}]"
 
     def company_name(self, c: str) -> str:
         suffixes = sql.array(sql.COMPANY_SUFFIXES)
@@ -305,10 +310,9 @@ def leads(ctx: Context) -> Columns:
     return given, derived
 
 
-def _parents(ctx: Context, weights: dict[str, float]) -> tuple[str, dict[str, str]]:
-    """The `kind` expression (which parent table, over a derived random `r`) and the four
-    parent id columns: only the one of that kind is set, none for 'none'. Empty tables get no
-    weight."""
+def _parents(ctx: Context, weights: dict[str, float]) -> dict[str, str]:
+    """The four parent id columns over a derived random `r`: it picks one parent table by
+    weight, whose column alone is set (none for 'none'). Empty tables get no weight."""
     counts = {
         "company": ctx.companies,
         "contact": ctx.contacts,
@@ -329,12 +333,12 @@ def _parents(ctx: Context, weights: dict[str, float]) -> tuple[str, dict[str, st
         )
         for table, count in counts.items()
     }
-    return kind, columns
+    return columns
 
 
 def notes(ctx: Context) -> Columns:
     # note_exactly_one_parent: the weights have no 'none'.
-    _, parents = _parents(ctx, {"contact": 0.6, "company": 0.15, "lead": 0.1, "deal": 0.15})
+    parents = _parents(ctx, {"contact": 0.6, "company": 0.15, "lead": 0.1, "deal": 0.15})
     body = (
         f"{pick(sql.NOTE_OPENERS)} || ' ' || {pick(ctx.vocab.first)} || ' about ' "
         f"|| {pick(sql.NOTE_TOPICS)} || '. ' || initcap({pick(ctx.vocab.words)}) || ' ' "
@@ -354,7 +358,7 @@ def notes(ctx: Context) -> Columns:
 
 def tasks(ctx: Context) -> Columns:
     # task_at_most_one_parent: one of the four, or none (a loose to-do).
-    _, parents = _parents(
+    parents = _parents(
         ctx, {"contact": 0.4, "deal": 0.2, "company": 0.15, "lead": 0.1, "none": 0.15}
     )
     derived = {
