@@ -56,8 +56,8 @@ def governed_relations(spec: ListSpec) -> list[Any]:
 
 def visibility_annotations(spec: ListSpec, user: Any) -> dict[str, Any]:
     """One boolean per governed relation the columns show, computed in the row query itself
-    (`company_id IN (<visible companies>)`, a hashed subplan): no query per row, none per
-    page beyond the ids the rule reads (cached per request). Empty for an admin."""
+    (a correlated EXISTS per returned row, crm.permissions.visible_fk): no query per row,
+    none per page beyond the ids the rule reads (cached per request). Empty for an admin."""
     annotations = {}
     for f in governed_relations(spec):
         condition = permissions.visible_fk(user, f.related_model, f.attname)

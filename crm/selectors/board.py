@@ -18,13 +18,15 @@ from functools import cached_property
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from crm import permissions
 from crm.models import Company, Deal, Pipeline, Stage
+from crm.templatetags.crm_ui import money
 
-CARDS_PER_COLUMN = 50
+CARDS_PER_COLUMN = 25
 CLOSED_RECENT_DAYS = 30
 ME = "me"
 
@@ -118,6 +120,19 @@ def board_deals(*, user: Any, pipeline: Pipeline, owner_id: Any = None) -> Query
     return deals
 
 
+_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+
+
+def _url_makers() -> tuple[Any, Any]:
+    """Functions building a deal's detail and move URLs from its id, with one reverse() each."""
+    detail = reverse("crm:deal.detail", args=[_PLACEHOLDER])
+    move = reverse("crm:deal.move", args=[_PLACEHOLDER])
+    return (
+        lambda pk: detail.replace(_PLACEHOLDER, str(pk)),
+        lambda pk: move.replace(_PLACEHOLDER, str(pk)),
+    )
+
+
 def _card_order(card: dict[str, Any]) -> tuple:
     close = card["expected_close_date"]
     return (close is None, close or dt.date.min, card["name"], str(card["id"]))
@@ -174,8 +189,14 @@ def pipeline_board(
         if cards
         else set()
     )
+    # URLs and amounts made once here, not per card in the template: reversing two URLs and
+    # formatting money for every card was most of the board's rendering time at 1M rows.
+    detail_url, move_url = _url_makers()
     for card in cards:
         card["can_move"] = card["id"] in movable
+        card["url"] = detail_url(card["id"])
+        card["move_url"] = move_url(card["id"])
+        card["amount_display"] = money(card["amount"], card["currency"])
         by_stage[card["stage_id"]].cards.append(card)
     # UNION ALL keeps no order across arms; each column sorts its own cards again (few).
     for column in columns:
