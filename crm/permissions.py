@@ -318,6 +318,20 @@ def editable_ids(user: Any, objs: Iterable[Model]) -> set[Any]:
     return set(editable_by(user, model).filter(pk__in=pks).values_list("pk", flat=True))
 
 
+def visible_through(model: type[Model], parent: type[Model]) -> bool:
+    """Whether every `model` row hanging off a `parent` row the user may see is visible too, by
+    the rules above: a task on a company, contact, lead or deal (`_task`'s parent arms), a
+    document linked to any record (`_document`'s link arms). A page listing such rows of a
+    record it has already checked (a detail page's Tasks or Documents panel) needs no filter
+    of its own; the filter would only repeat a costly union of subqueries."""
+    model, parent = model._meta.concrete_model, parent._meta.concrete_model
+    if model is crm.Task:
+        return parent in _PARENTS.values()
+    if model is crm.Document:
+        return parent in _DOCUMENT_LINKS.values()
+    return False
+
+
 def governs(model: type[Model]) -> bool:
     """Whether the visibility layer decides who sees rows of `model` (a record, a board, a
     note...). Rows of any other model (users, lookups such as stages) are not secret."""

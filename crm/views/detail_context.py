@@ -20,6 +20,7 @@ from crm.entities import ENTITIES, entity_for
 from crm.forms.quick import NoteForm, QuickTaskForm
 from crm.models import Section, Task
 from crm.selectors import detail as selectors
+from crm.selectors import panels
 from crm.selectors.detail import FieldRow
 from crm.selectors.timeline import TIMELINE_MODELS, record_timeline
 
@@ -109,7 +110,7 @@ def detail_context(request: HttpRequest, record: Model, **forms: Any) -> dict[st
         "badges": selectors.header_badges(record),
         "fields": rows,
         "custom_fields": selectors.custom_field_rows(record),
-        "panels": selectors.related_panels(user, record, can_add=can_edit),
+        "panels": panels.related_panels(user, record, can_add=can_edit),
     }
     if key in TIMELINE_MODELS:
         context.update(timeline_context(request, record, can_edit=can_edit, **forms))

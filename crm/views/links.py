@@ -24,7 +24,7 @@ from crm import permissions
 from crm.entities import ENTITIES
 from crm.forms.links import DOCUMENT_LINK_ENTITIES
 from crm.models import Contact, Deal, Document
-from crm.selectors.detail import DOCUMENT_PANEL_ENTITIES, related_panel
+from crm.selectors.panels import DOCUMENT_PANEL_ENTITIES, related_panel
 from crm.services import links as services
 
 # entity -> the document panel that lists it (the panels' keys are the many-to-many names).

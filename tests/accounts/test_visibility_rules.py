@@ -289,3 +289,33 @@ def test_request_user_as_the_middleware_gives_it_works_too(sales_rep, teammate) 
     assert permissions.get_object_for_user_or_404(request, crm.Company, shared.pk) == shared
     assert list(crm.Company.objects.visible_to(lazy_user)) == [shared]
     assert not permissions.can_edit(lazy_user, shared)
+
+
+@pytest.mark.parametrize("parent_key", ["company", "contact", "lead", "deal"])
+def test_tasks_and_documents_of_a_visible_record_are_visible_as_visible_through_says(
+    sales_rep, outsider, parent_key
+) -> None:
+    # Detail panels skip the filter for these (permissions.visible_through): the rule itself
+    # must admit every such row, whoever owns it.
+    factory = {
+        "company": f.CompanyFactory,
+        "contact": f.ContactFactory,
+        "lead": f.LeadFactory,
+        "deal": f.DealFactory,
+    }[parent_key]
+    parent = factory(owner=sales_rep)
+    task = f.TaskFactory(owner=outsider, **{parent_key: parent})
+    document = f.DocumentFactory(owner=outsider)
+    links = {"company": "companies", "contact": "contacts", "lead": "leads", "deal": "deals"}
+    getattr(document, links[parent_key]).add(parent)
+    assert permissions.visible_through(crm.Task, type(parent))
+    assert permissions.visible_through(crm.Document, type(parent))
+    assert task in crm.Task.objects.visible_to(sales_rep)
+    assert document in crm.Document.objects.visible_to(sales_rep)
+
+
+def test_rows_with_owners_of_their_own_do_not_follow_their_parent() -> None:
+    assert not permissions.visible_through(crm.Contact, crm.Company)
+    assert not permissions.visible_through(crm.Deal, crm.Company)
+    assert not permissions.visible_through(crm.Contract, crm.Company)
+    assert not permissions.visible_through(crm.Task, crm.Document)  # a document's tasks

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from crm import factories as f
-from crm.selectors.detail import PANEL_SPECS
+from crm.selectors.panels import PANEL_SPECS
 
 pytestmark = pytest.mark.django_db
 

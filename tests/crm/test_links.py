@@ -13,7 +13,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from crm import factories as f
 from crm.models import Deal, Document
-from crm.selectors.detail import related_panel, related_panels
+from crm.selectors.panels import related_panel, related_panels
 from crm.services.links import (
     deal_add_contact,
     deal_remove_contact,
