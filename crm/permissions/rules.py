@@ -1,0 +1,254 @@
+"""The visibility rules themselves: one Q per model and action, built from the facts about one
+user that they read (team members, watched records), each fetched once per request.
+
+Only crm.permissions (this package's __init__) calls into here; everything else goes through
+its public functions (`visible_to`, `can_edit`, `get_object_for_user_or_404`, ...). The rules in
+words, and the matrix, are in docs/permissions.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal, TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Model, Q, QuerySet
+
+from accounts.models import User
+from crm import models as crm
+
+Action = Literal["view", "edit", "delete"]
+VIEW: Action = "view"
+EDIT: Action = "edit"
+DELETE: Action = "delete"
+
+M = TypeVar("M", bound=Model)
+
+# Cached on the user instance, which lives as long as one request. Tests that change a team's
+# members, its setting, or what the user watches after a check on the same instance call
+# forget(user).
+_TEAM_CACHE_ATTR = "_crm_permissions_team"
+_RELATED_CACHE_ATTR = "_crm_permissions_related"
+
+# The CRM parents of notes and tasks: field name -> model.
+_PARENTS: dict[str, type[Model]] = {
+    "company": crm.Company,
+    "contact": crm.Contact,
+    "lead": crm.Lead,
+    "deal": crm.Deal,
+}
+# A document's links: many-to-many field -> linked model.
+_DOCUMENT_LINKS: dict[str, type[Model]] = {
+    "companies": crm.Company,
+    "contacts": crm.Contact,
+    "leads": crm.Lead,
+    "deals": crm.Deal,
+    "contracts": crm.Contract,
+    "invoices": crm.Invoice,
+    "tasks": crm.Task,
+}
+_NOTHING = Q(pk__in=[])
+
+
+class _Viewer:
+    """The facts about one active user that the rules read, each fetched at most once."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+        self.id = user.pk
+        self.is_admin = user.role == User.Role.ADMIN
+        self.is_manager = user.role == User.Role.MANAGER
+        self._related_ids: dict[tuple[type[Model], str], list[Any]] = user.__dict__.setdefault(
+            _RELATED_CACHE_ATTR, {}
+        )
+
+    def _team(self) -> tuple[Any, list[Any], bool]:
+        cached = self.user.__dict__.get(_TEAM_CACHE_ATTR)
+        if cached is not None and cached[0] == self.user.team_id:
+            return cached
+        if self.user.team_id is None:
+            team = (None, [self.id], False)
+        else:
+            # Inactive members included: a departed rep's records stay with the team until
+            # a manager reassigns them.
+            rows = list(
+                User.objects.filter(team_id=self.user.team_id).values_list(
+                    "id", "team__sales_can_edit_shared"
+                )
+            )
+            team = (self.user.team_id, [pk for pk, _ in rows], bool(rows and rows[0][1]))
+        self.user.__dict__[_TEAM_CACHE_ATTR] = team
+        return team
+
+    @property
+    def team_ids(self) -> list[Any]:
+        """Members of the user's team, the user included (just the user without a team)."""
+        return self._team()[1]
+
+    @property
+    def teammate_ids(self) -> list[Any]:
+        return [pk for pk in self.team_ids if pk != self.id]
+
+    @property
+    def sales_can_edit_shared(self) -> bool:
+        return self._team()[2]
+
+    def ids_via(self, model: type[Model], m2m_field: str) -> list[Any]:
+        """Ids of `model` rows linked to this user through `m2m_field` (watchers, shared_with):
+        a small indexed lookup, so the main query can use `id IN (...)` on the primary key.
+        Cached on the user instance like the team, so the many `visible_to` calls of one page
+        (panels, counts, choices) look each link table up once per request."""
+        key = (model, m2m_field)
+        if key not in self._related_ids:
+            through = model._meta.get_field(m2m_field).remote_field.through
+            row_fk = f"{model._meta.model_name}_id"
+            self._related_ids[key] = list(
+                through.objects.filter(user_id=self.id).values_list(row_fk, flat=True)
+            )
+        return self._related_ids[key]
+
+
+def _viewer(user: Any) -> _Viewer | None:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    return _Viewer(user)
+
+
+def forget(user: Any) -> None:
+    """Drop what was cached on this user instance (team members, the team's setting, the
+    records they watch or boards shared with them)."""
+    cache = getattr(user, "__dict__", {})
+    cache.pop(_TEAM_CACHE_ATTR, None)
+    cache.pop(_RELATED_CACHE_ATTR, None)
+
+
+# --- the rules: one Q per model and action, never called for admins -------------------------
+
+
+def _any(arms: Iterable[Q]) -> Q:
+    result = None
+    for arm in arms:
+        result = arm if result is None else result | arm
+    return result if result is not None else _NOTHING
+
+
+def _ids(field: str, ids: list[Any]) -> list[Q]:
+    return [Q(**{f"{field}__in": ids})] if ids else []
+
+
+def _owner_q(v: _Viewer, action: Action, shared: Q) -> Q:
+    """The owner rule every owned record starts from; `shared` says what "shared with my
+    team" means for the model."""
+    if v.is_manager:
+        return Q(owner_id__in=v.team_ids)
+    own = Q(owner_id=v.id)
+    if v.teammate_ids and (action == VIEW or (action == EDIT and v.sales_can_edit_shared)):
+        return own | (Q(owner_id__in=v.teammate_ids) & shared)
+    return own
+
+
+def _subquery(v: _Viewer, model: type[Model], action: Action) -> QuerySet:
+    return model._default_manager.filter(_rule(v, model, action)).values("pk")
+
+
+def _shared_record(v: _Viewer, model: type[Model], action: Action) -> Q:
+    return _owner_q(v, action, Q(shared_with_team=True))
+
+
+def _watched_record(v: _Viewer, model: type[Model], action: Action) -> Q:
+    arms = [_shared_record(v, model, action)]
+    if action == VIEW:
+        arms += _ids("pk", v.ids_via(model, "watchers"))
+    return _any(arms)
+
+
+def _task(v: _Viewer, model: type[Model], action: Action) -> Q:
+    arms = [_shared_record(v, model, action)]
+    if action in (VIEW, EDIT):
+        # The assignee works the task: sees it and may update it (status, done).
+        arms.append(Q(assignee_id=v.id))
+    # Whoever may see / change / delete the record a task is about may do the same to the task.
+    arms += [
+        Q(**{f"{name}_id__in": _subquery(v, parent, action)}) for name, parent in _PARENTS.items()
+    ]
+    # Board tasks: people who may change the board manage its cards.
+    board_action = VIEW if action == VIEW else EDIT
+    sections = crm.Section.objects.filter(board_id__in=_subquery(v, crm.Board, board_action))
+    arms.append(Q(section_id__in=sections.values("pk")))
+    return _any(arms)
+
+
+def _document(v: _Viewer, model: type[Model], action: Action) -> Q:
+    arms = [_shared_record(v, model, action)]
+    if action == VIEW:
+        # A document shows wherever it is linked: whoever sees one of its records sees it.
+        for field, target in _DOCUMENT_LINKS.items():
+            through = crm.Document._meta.get_field(field).remote_field.through
+            target_fk = f"{target._meta.model_name}_id"
+            linked = through.objects.filter(**{f"{target_fk}__in": _subquery(v, target, VIEW)})
+            arms.append(Q(pk__in=linked.values("document_id")))
+    return _any(arms)
+
+
+def _authored_child(parent_arms: Q, v: _Viewer, action: Action) -> Q:
+    # A sales rep changes only what they wrote; a manager moderates their team's records.
+    if action == VIEW or v.is_manager:
+        return parent_arms
+    return parent_arms & Q(author_id=v.id)
+
+
+def _note(v: _Viewer, model: type[Model], action: Action) -> Q:
+    parent_action = VIEW if action == VIEW else EDIT
+    parents = _any(
+        Q(**{f"{name}_id__in": _subquery(v, parent, parent_action)})
+        for name, parent in _PARENTS.items()
+    )
+    return _authored_child(parents, v, action)
+
+
+def _task_comment(v: _Viewer, model: type[Model], action: Action) -> Q:
+    task_action = VIEW if action == VIEW else EDIT
+    return _authored_child(Q(task_id__in=_subquery(v, crm.Task, task_action)), v, action)
+
+
+def _board(v: _Viewer, model: type[Model], action: Action) -> Q:
+    shared = Q(visibility__in=[crm.Board.Visibility.TEAM, crm.Board.Visibility.PUBLIC])
+    arms = [_owner_q(v, action, shared)]
+    if action in (VIEW, EDIT):
+        # People a board is shared with work on it; watchers follow it.
+        arms += _ids("pk", v.ids_via(crm.Board, "shared_with"))
+    if action == VIEW:
+        arms.append(Q(visibility=crm.Board.Visibility.PUBLIC))
+        arms += _ids("pk", v.ids_via(crm.Board, "watchers"))
+    return _any(arms)
+
+
+def _section(v: _Viewer, model: type[Model], action: Action) -> Q:
+    board_action = VIEW if action == VIEW else EDIT
+    return Q(board_id__in=_subquery(v, crm.Board, board_action))
+
+
+_RULES = {
+    crm.Company: _watched_record,
+    crm.Contact: _watched_record,
+    crm.Lead: _watched_record,
+    crm.Deal: _watched_record,
+    crm.Contract: _shared_record,
+    crm.Invoice: _shared_record,
+    crm.Document: _document,
+    crm.Task: _task,
+    crm.Note: _note,
+    crm.TaskComment: _task_comment,
+    crm.Board: _board,
+    crm.Section: _section,
+}
+
+
+def _rule(v: _Viewer, model: type[Model], action: Action) -> Q:
+    try:
+        rule = _RULES[model]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"crm.permissions has no visibility rule for {model.__name__}."
+        ) from None
+    return rule(v, model, action)
