@@ -27,90 +27,34 @@ Targets (issue #8): p95 under 50 ms per page, dashboard and board under 100 ms.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import html
-import http.cookiejar
 import json
 import os
 import platform
-import re
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.benchlib.client import (  # noqa: E402 (after the path is set)
+    DEEP_PAGE,
+    Browser,
+    Page,
+    Timing,
+    deep_page_url,
+    measure,
+)
+from scripts.benchlib.hygiene import Hygiene, hygiene  # noqa: E402
+from scripts.benchlib.server import gunicorn  # noqa: E402
+
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "pages.json"
-BIG_TABLE_ROWS = 10_000
-DEEP_PAGE = 20
-TARGET_MS = 50.0
-SLOW_TARGET_MS = 100.0  # dashboard and board
-SLOW_TARGET_PAGES = ("dashboard", "deals.board")
-HTTP_TIMEOUT = 120.0
-
-
-@dataclass
-class Page:
-    name: str
-    url: str
-    htmx: bool = False
-
-    @property
-    def target_ms(self) -> float:
-        return SLOW_TARGET_MS if self.name in SLOW_TARGET_PAGES else TARGET_MS
-
-
-@dataclass
-class Timing:
-    user: str
-    page: str
-    url: str
-    requests: int
-    errors: int
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    rps: float
-    source: str  # "Server-Timing" or "client wall time"
-    target_ms: float
-    error_samples: list[str] = field(default_factory=list)
-
-    @property
-    def misses(self) -> bool:
-        return self.errors > 0 or self.p95_ms >= self.target_ms
-
-
-@dataclass
-class Hygiene:
-    user: str
-    page: str
-    status: int
-    queries: int
-    selects_explained: int
-    seq_scans: list[str]
-    sql_ms: float
-    page_ms: float
-    slowest_sql: str
-    slowest_ms: float
-    slowest_plan: list[str]
-    seq_scans_not_run: list[str] = field(default_factory=list)  # planned, loops = 0
-    seq_scan_sql: str = ""
-    seq_scan_plan: list[str] = field(default_factory=list)
-
-    @property
-    def python_ms(self) -> float:
-        return round(max(self.page_ms - self.sql_ms, 0.0), 1)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -179,314 +123,6 @@ def pages(fx: dict[str, Any]) -> list[Page]:
         listed.append(Page(f"search.{label}.hx", url, htmx=True))
     listed.append(Page("leads.status_new", "/leads/?status=new"))
     return listed
-
-
-# ---------------------------------------------------------------- server
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def gunicorn(database_url: str, workers: int) -> Iterator[str]:
-    """gunicorn on 127.0.0.1:<free port>; yields its base URL; stops it whatever happens."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "MINICRM_ENV": "development",
-        "DEBUG": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
-    log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
-    cmd = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "config.wsgi:application",
-        "--workers",
-        str(workers),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--chdir",
-        str(ROOT),
-        "--timeout",
-        "120",
-        "--no-control-socket",
-    ]
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited ({proc.returncode}):\n{_tail(log.name)}")
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2) as resp:  # noqa: S310
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"/healthz never answered 200:\n{_tail(log.name)}")
-            time.sleep(0.25)
-        print(f"gunicorn ({workers} workers) is up at {base}", flush=True)
-        yield base
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        log.close()
-        with contextlib.suppress(OSError):
-            os.unlink(log.name)
-        print("gunicorn stopped", flush=True)
-
-
-def _tail(path: str) -> str:
-    try:
-        return Path(path).read_text(errors="replace")[-3000:]
-    except OSError:
-        return ""
-
-
-# ---------------------------------------------------------------- HTTP client
-
-
-class Browser:
-    """urllib with a cookie jar (requests is not installed in .venv)."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any, str, str]:
-        """(status, headers, body, final URL), 4xx/5xx included."""
-        request = urllib.request.Request(self.base + path, headers=headers or {})  # noqa: S310
-        try:
-            with self.opener.open(request, timeout=HTTP_TIMEOUT) as resp:
-                return resp.status, resp.headers, resp.read().decode(errors="replace"), resp.url
-        except urllib.error.HTTPError as exc:
-            body = exc.read().decode(errors="replace")
-            return exc.code, exc.headers, body, exc.url
-
-    def login(self, email: str, password: str) -> None:
-        status, _, body, _ = self.get("/accounts/login/")
-        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body)
-        if status != 200 or not match:
-            raise RuntimeError(f"no sign-in form at /accounts/login/ (status {status})")
-        data = urllib.parse.urlencode(
-            {"csrfmiddlewaretoken": match.group(1), "login": email, "password": password}
-        ).encode()
-        request = urllib.request.Request(  # noqa: S310
-            self.base + "/accounts/login/",
-            data=data,
-            headers={"Referer": self.base + "/accounts/login/"},
-        )
-        try:
-            with self.opener.open(request, timeout=HTTP_TIMEOUT) as resp:
-                final = resp.url
-        except urllib.error.HTTPError as exc:
-            raise RuntimeError(f"sign-in as {email} answered {exc.code}") from exc
-        if "/accounts/login" in final or not any(c.name == "sessionid" for c in self.jar):
-            raise RuntimeError(f"sign-in as {email} failed (ended at {final})")
-
-
-def deep_page_url(browser: Browser, start: str, hops: int) -> str:
-    """Follow the list's rel="next" link `hops` times; the URL of the page reached."""
-    url = start
-    for hop in range(hops):
-        status, _, body, _ = browser.get(url)
-        match = re.search(r'<a rel="next" href="([^"]+)"', body)
-        if status != 200 or not match:
-            raise RuntimeError(f"no next link on page {hop + 1} of {start} (status {status})")
-        href = html.unescape(match.group(1))
-        url = urllib.parse.urljoin(start, href)
-    return url
-
-
-def _server_ms(headers: Any) -> float | None:
-    """The total of a Server-Timing header's dur= values, if the server sent one."""
-    value = headers.get("Server-Timing") if headers is not None else None
-    if not value:
-        return None
-    durations = [float(d) for d in re.findall(r"dur=([0-9.]+)", value)]
-    return sum(durations) if durations else None
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = (len(ordered) - 1) * pct / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def measure(browser: Browser, user: str, page: Page, warmup: int, n: int, budget: float) -> Timing:
-    headers = {"HX-Request": "true"} if page.htmx else {}
-    errors: list[str] = []
-    deadline = time.monotonic() + budget
-    for _ in range(warmup):
-        if time.monotonic() > deadline:
-            break
-        status, _, _, _ = browser.get(page.url, headers)
-        if status != 200:
-            errors.append(f"warm-up {status}")
-    wall: list[float] = []
-    server: list[float] = []
-    started = time.perf_counter()
-    for i in range(n):
-        if i >= 5 and time.monotonic() > deadline:
-            break  # a very slow page: fewer samples, said in the "requests" column
-        t0 = time.perf_counter()
-        status, resp_headers, _, final = browser.get(page.url, headers)
-        wall.append((time.perf_counter() - t0) * 1000)
-        if status != 200 or urllib.parse.urlsplit(final).path.startswith("/accounts/login"):
-            errors.append(f"{status} {final}")
-        ms = _server_ms(resp_headers)
-        if ms is not None:
-            server.append(ms)
-    elapsed = time.perf_counter() - started
-    done = len(wall)
-    samples, source = (server, "Server-Timing") if len(server) == done else (wall, "client wall")
-    return Timing(
-        user=user,
-        page=page.name,
-        url=page.url,
-        requests=done,
-        errors=len(errors),
-        p50_ms=round(percentile(samples, 50), 1),
-        p95_ms=round(percentile(samples, 95), 1),
-        p99_ms=round(percentile(samples, 99), 1),
-        rps=round(done / elapsed, 1),
-        source=source,
-        target_ms=page.target_ms,
-        error_samples=errors[:5],
-    )
-
-
-# ---------------------------------------------------------------- query hygiene
-
-
-def _walk(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield node
-    for child in node.get("Plans", []):
-        yield from _walk(child)
-
-
-def _plan_summary(plan: dict[str, Any], limit: int = 12) -> list[str]:
-    lines: list[str] = []
-
-    def visit(node: dict[str, Any], depth: int) -> None:
-        if len(lines) >= limit:
-            return
-        label = node["Node Type"]
-        if node.get("Relation Name"):
-            label += f" on {node['Relation Name']}"
-        if node.get("Index Name"):
-            label += f" using {node['Index Name']}"
-        extra = node.get("Filter") or node.get("Index Cond") or node.get("Hash Cond") or ""
-        actual = node.get("Actual Total Time")
-        rows = node.get("Actual Rows")
-        loops = node.get("Actual Loops")
-        text = f"{'  ' * depth}{label} (rows={rows} loops={loops} time={actual} ms)"
-        if extra:
-            text += f" [{extra[:160]}]"
-        lines.append(text)
-        for child in node.get("Plans", []):
-            visit(child, depth + 1)
-
-    visit(plan, 0)
-    return lines
-
-
-def hygiene(pages_: list[Page], users: dict[str, Any], deep_urls: dict[str, str]) -> list[Hygiene]:
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    with connection.cursor() as cur:
-        cur.execute("SELECT relname, reltuples FROM pg_class WHERE relkind IN ('r', 'p', 'm')")
-        reltuples = {name: rows for name, rows in cur.fetchall()}
-
-    results: list[Hygiene] = []
-    for user_label, user in users.items():
-        client = Client(HTTP_HOST="127.0.0.1")
-        client.force_login(user)
-        for page in pages_:
-            url = deep_urls[user_label] if page.name.startswith("contacts.page") else page.url
-            extra = {"HTTP_HX_REQUEST": "true"} if page.htmx else {}
-            client.get(url, **extra)  # warm: templates loaded, caches filled, like the HTTP runs
-            t0 = time.perf_counter()
-            with CaptureQueriesContext(connection) as ctx:
-                response = client.get(url, **extra)
-            page_ms = (time.perf_counter() - t0) * 1000
-            captured = list(ctx.captured_queries)
-            seq: set[str] = set()
-            seq_not_run: set[str] = set()
-            explained = 0
-            sql_ms = 0.0
-            slowest: tuple[str, float, list[str]] = ("", 0.0, [])
-            seq_query: tuple[str, list[str]] = ("", [])
-            for query in captured:
-                sql = query["sql"] or ""
-                head = sql.lstrip().upper()
-                if not (head.startswith("SELECT") or head.startswith("WITH")):
-                    continue
-                if "SET_CONFIG" in head:
-                    continue
-                with connection.cursor() as cur:
-                    try:
-                        cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
-                    except Exception as exc:
-                        print(f"  EXPLAIN failed on {page.name}: {exc}", flush=True)
-                        continue
-                    raw = cur.fetchone()[0]
-                doc = (json.loads(raw) if isinstance(raw, str) else raw)[0]
-                explained += 1
-                ms = float(doc.get("Execution Time", 0.0)) + float(doc.get("Planning Time", 0.0))
-                sql_ms += ms
-                for node in _walk(doc["Plan"]):
-                    rel = node.get("Relation Name")
-                    if node["Node Type"] == "Seq Scan" and reltuples.get(rel, 0) > BIG_TABLE_ROWS:
-                        name = f"{rel} (~{int(reltuples[rel]):,} rows)"
-                        if not node.get("Actual Loops"):
-                            seq_not_run.add(name)  # an alternative subplan PostgreSQL skipped
-                            continue
-                        seq.add(name)
-                        if not seq_query[0]:
-                            seq_query = (sql, _plan_summary(doc["Plan"]))
-                if ms > slowest[1]:
-                    slowest = (sql, ms, _plan_summary(doc["Plan"]))
-            results.append(
-                Hygiene(
-                    user=user_label,
-                    page=page.name,
-                    status=response.status_code,
-                    queries=len(captured),
-                    selects_explained=explained,
-                    seq_scans=sorted(seq),
-                    seq_scans_not_run=sorted(seq_not_run - seq),
-                    sql_ms=round(sql_ms, 1),
-                    page_ms=round(page_ms, 1),
-                    slowest_sql=slowest[0],
-                    slowest_ms=round(slowest[1], 1),
-                    slowest_plan=slowest[2],
-                    seq_scan_sql=seq_query[0],
-                    seq_scan_plan=seq_query[1],
-                )
-            )
-    return results
 
 
 # ---------------------------------------------------------------- report

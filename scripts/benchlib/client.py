@@ -1,0 +1,171 @@
+"""The benchmark's HTTP client: signs in through the real form, follows list cursors, and
+times pages (p50 / p95 / p99, requests/s) over loopback."""
+
+from __future__ import annotations
+
+import html
+import http.cookiejar
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+from scripts.benchlib.server import HTTP_TIMEOUT
+
+DEEP_PAGE = 20
+TARGET_MS = 50.0
+SLOW_TARGET_MS = 100.0  # dashboard and board
+SLOW_TARGET_PAGES = ("dashboard", "deals.board")
+
+
+@dataclass
+class Page:
+    name: str
+    url: str
+    htmx: bool = False
+
+    @property
+    def target_ms(self) -> float:
+        return SLOW_TARGET_MS if self.name in SLOW_TARGET_PAGES else TARGET_MS
+
+
+@dataclass
+class Timing:
+    user: str
+    page: str
+    url: str
+    requests: int
+    errors: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    rps: float
+    source: str  # "Server-Timing" or "client wall time"
+    target_ms: float
+    error_samples: list[str] = field(default_factory=list)
+
+    @property
+    def misses(self) -> bool:
+        return self.errors > 0 or self.p95_ms >= self.target_ms
+
+
+class Browser:
+    """urllib with a cookie jar (requests is not installed in .venv)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any, str, str]:
+        """(status, headers, body, final URL), 4xx/5xx included."""
+        request = urllib.request.Request(self.base + path, headers=headers or {})  # noqa: S310
+        try:
+            with self.opener.open(request, timeout=HTTP_TIMEOUT) as resp:
+                return resp.status, resp.headers, resp.read().decode(errors="replace"), resp.url
+        except urllib.error.HTTPError as exc:
+            body = exc.read().decode(errors="replace")
+            return exc.code, exc.headers, body, exc.url
+
+    def login(self, email: str, password: str) -> None:
+        status, _, body, _ = self.get("/accounts/login/")
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body)
+        if status != 200 or not match:
+            raise RuntimeError(f"no sign-in form at /accounts/login/ (status {status})")
+        data = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": match.group(1), "login": email, "password": password}
+        ).encode()
+        request = urllib.request.Request(  # noqa: S310
+            self.base + "/accounts/login/",
+            data=data,
+            headers={"Referer": self.base + "/accounts/login/"},
+        )
+        try:
+            with self.opener.open(request, timeout=HTTP_TIMEOUT) as resp:
+                final = resp.url
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"sign-in as {email} answered {exc.code}") from exc
+        if "/accounts/login" in final or not any(c.name == "sessionid" for c in self.jar):
+            raise RuntimeError(f"sign-in as {email} failed (ended at {final})")
+
+
+def deep_page_url(browser: Browser, start: str, hops: int) -> str:
+    """Follow the list's rel="next" link `hops` times; the URL of the page reached. A list that
+    ends sooner (a small data set) stops at its last page, and says so."""
+    url = start
+    for hop in range(hops):
+        status, _, body, _ = browser.get(url)
+        if status != 200:
+            raise RuntimeError(f"page {hop + 1} of {start} answered {status}")
+        match = re.search(r'<a rel="next" href="([^"]+)"', body)
+        if not match:
+            print(f"  {start} has {hop + 1} pages: timing its last one as the deep page")
+            return url
+        href = html.unescape(match.group(1))
+        url = urllib.parse.urljoin(start, href)
+    return url
+
+
+def _server_ms(headers: Any) -> float | None:
+    """The total of a Server-Timing header's dur= values, if the server sent one."""
+    value = headers.get("Server-Timing") if headers is not None else None
+    if not value:
+        return None
+    durations = [float(d) for d in re.findall(r"dur=([0-9.]+)", value)]
+    return sum(durations) if durations else None
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = (len(ordered) - 1) * pct / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def measure(browser: Browser, user: str, page: Page, warmup: int, n: int, budget: float) -> Timing:
+    headers = {"HX-Request": "true"} if page.htmx else {}
+    errors: list[str] = []
+    deadline = time.monotonic() + budget
+    for _ in range(warmup):
+        if time.monotonic() > deadline:
+            break
+        status, _, _, _ = browser.get(page.url, headers)
+        if status != 200:
+            errors.append(f"warm-up {status}")
+    wall: list[float] = []
+    server: list[float] = []
+    started = time.perf_counter()
+    for i in range(n):
+        if i >= 5 and time.monotonic() > deadline:
+            break  # a very slow page: fewer samples, said in the "requests" column
+        t0 = time.perf_counter()
+        status, resp_headers, _, final = browser.get(page.url, headers)
+        wall.append((time.perf_counter() - t0) * 1000)
+        if status != 200 or urllib.parse.urlsplit(final).path.startswith("/accounts/login"):
+            errors.append(f"{status} {final}")
+        ms = _server_ms(resp_headers)
+        if ms is not None:
+            server.append(ms)
+    elapsed = time.perf_counter() - started
+    done = len(wall)
+    samples, source = (server, "Server-Timing") if len(server) == done else (wall, "client wall")
+    return Timing(
+        user=user,
+        page=page.name,
+        url=page.url,
+        requests=done,
+        errors=len(errors),
+        p50_ms=round(percentile(samples, 50), 1),
+        p95_ms=round(percentile(samples, 95), 1),
+        p99_ms=round(percentile(samples, 99), 1),
+        rps=round(done / elapsed, 1),
+        source=source,
+        target_ms=page.target_ms,
+        error_samples=errors[:5],
+    )
