@@ -35,7 +35,10 @@ migrations-check: install
 	$(BIN)/python -m pytest tests/test_migrations.py -q
 
 bench: install
-	@echo "Benchmarks live in scripts/bench_*.py; see docs/benchmarks.md."
+	@echo "Benchmarks (each makes its own scratch database; figures in docs/benchmarks.md):"
+	@echo "  $(BIN)/python scripts/bench_pages.py --contacts 20000   # pages over HTTP (1M by default)"
+	@echo "  $(BIN)/python scripts/bench_search.py                   # global search"
+	@echo "  $(BIN)/python scripts/bench_audit.py                    # audit trigger cost"
 
 # Stops the embedded PostgreSQL and deletes its data (demo data comes back on the next `make run`).
 clean-data:
