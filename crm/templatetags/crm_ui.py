@@ -14,6 +14,11 @@ from django.utils.safestring import mark_safe
 register = template.Library()
 
 
+# Pages with a sidebar link of their own, never marked as their entity's (the board is not
+# "Deals", my tasks are not "All tasks").
+_OWN_LINKS = frozenset({"deal.board", "task.mine"})
+
+
 @register.simple_tag(takes_context=True)
 def nav_link(context: Any, url_name: str, label: str, section: str) -> str:
     """A sidebar link, marked as the current page when the resolved URL name is `section`
@@ -22,12 +27,9 @@ def nav_link(context: Any, url_name: str, label: str, section: str) -> str:
     request = context.get("request")
     match = getattr(request, "resolver_match", None)
     current = (match.url_name if match else "") or ""  # 404 pages and unnamed routes have none
-    exact_sections = {"deal.board", "task.mine"}
     is_current = current == section or (
-        current.startswith(f"{section}.") and current not in exact_sections
+        current.startswith(f"{section}.") and current not in _OWN_LINKS
     )
-    if section == "board" and current == "deal.board":
-        is_current = False
     current_attr = mark_safe(' aria-current="page"') if is_current else ""
     return format_html('<a href="{}"{}>{}</a>', reverse(url_name), current_attr, label)
 
