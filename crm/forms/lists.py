@@ -81,6 +81,16 @@ class ListFilterForm(forms.Form):
         self.is_valid()
         return self.cleaned_data
 
+    @property
+    def is_filtered(self) -> bool:
+        """Whether any filter narrows the list (sort and page size do not): the empty state
+        says "no match" then, and "none yet" otherwise."""
+        return any(
+            value not in (None, "", [], False)
+            for name, value in self.values.items()
+            if name not in ("sort", "per_page")
+        )
+
     def primary_fields(self) -> list[forms.BoundField]:
         return [f for f in self.visible_fields() if f.name not in self.advanced_names]
 

@@ -297,3 +297,13 @@ def test_query_count_is_the_same_for_3_and_30_rows(
     with django_assert_max_num_queries(BUDGETS[key]):
         response = _list(client, key)
     assert len(response.context["page"].rows) == 30
+
+
+def test_an_empty_list_invites_the_first_record_and_a_filtered_one_says_no_match(
+    login, sales_rep
+) -> None:
+    client = login(sales_rep)
+    empty = client.get("/contacts/").content.decode()
+    assert "No contacts yet." in empty and "/contacts/new/" in empty
+    filtered = client.get("/contacts/?q=nobody").content.decode()
+    assert "No contacts match these filters." in filtered
