@@ -41,13 +41,6 @@ class SearchTerm(Func):
     output_field = TextField()
 
 
-class ToTsQuery(Func):
-    """to_tsquery with the `simple` config (prefix matching: 'joh':*)."""
-
-    template = "to_tsquery('simple'::regconfig, %(expressions)s)"
-    output_field = TextField()
-
-
 class PlainToTsQuery(Func):
     """plainto_tsquery with the `simple` config: the input as PostgreSQL's parser reads it."""
 

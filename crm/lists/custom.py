@@ -16,11 +16,11 @@ from django.db.models import DecimalField, Func, QuerySet
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 
 from crm.custom_fields import definitions_for
+from crm.forms.custom_fields import custom_field_name
 from crm.lists.filters import ANY, Filter, FilterContext, _date_input
 from crm.models import CustomFieldDefinition
 
 FieldType = CustomFieldDefinition.FieldType
-PREFIX = "cf_"
 TEXT_TYPES = (FieldType.TEXT, FieldType.LONG_TEXT, FieldType.URL, FieldType.EMAIL)
 
 
@@ -131,6 +131,8 @@ def custom_field_filters(entity: str, ctx: FilterContext) -> list[CustomFieldFil
     per request, cached on the context)."""
     definitions = ctx.cached(f"cf:{entity}", lambda: list(definitions_for(entity).values()))
     return [
-        CustomFieldFilter(name=f"{PREFIX}{d.key}", label=d.label, advanced=True, definition=d)
+        CustomFieldFilter(
+            name=custom_field_name(d.key), label=d.label, advanced=True, definition=d
+        )
         for d in definitions
     ]
