@@ -12,10 +12,8 @@ the record, the deal's Contacts panel and a document's panels also carry their l
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
@@ -24,7 +22,7 @@ from django.db import models
 
 from accounts.models import User
 from crm import models as crm
-from crm.forms.custom_fields import CUSTOM_FIELD_PREFIX
+from crm.forms.custom_fields import custom_field_name
 from crm.models import CustomFieldDefinition
 from crm.models.base import HasDetailPage
 
@@ -177,44 +175,14 @@ def header_badges(record: models.Model) -> list[tuple[str, str]]:
     return badges
 
 
-def _format_custom(definition: CustomFieldDefinition, value: Any) -> Any:
-    kind = definition.field_type
-    types = CustomFieldDefinition.FieldType
-    if kind == types.BOOLEAN:
-        return "Yes" if value else "No"
-    if kind == types.MULTI_CHOICE and isinstance(value, list):
-        return ", ".join(map(str, value))
-    if kind == types.DATE and isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return value
-    if kind == types.DECIMAL:
-        try:
-            return Decimal(str(value))
-        except InvalidOperation:
-            return value
-    return value
-
-
-def custom_field_rows(record: crm.CustomizableRecord) -> list[FieldRow]:
-    """The record's custom fields in their definitions' order, values formatted by type.
-    Keys without a definition (a field the admin removed) are not shown."""
-    values = record.custom_fields or {}
-    definitions = CustomFieldDefinition.objects.filter(entity=record.CUSTOM_FIELDS_ENTITY)
-    rows = []
-    for d in definitions.order_by("position", "label"):
-        value = values.get(d.key)
-        url = None
-        if d.field_type == CustomFieldDefinition.FieldType.URL and value:
-            url = value
-        elif d.field_type == CustomFieldDefinition.FieldType.EMAIL and value:
-            url = f"mailto:{value}"
-        shown = None if value in (None, "", []) else _format_custom(d, value)
-        # The inline-edit tag knows custom fields by their form field name (cf_<key>).
-        name = f"{CUSTOM_FIELD_PREFIX}{d.key}"
-        rows.append(FieldRow(name, d.label, inline=True, value=shown, url=url))
-    return rows
+def custom_field_rows(
+    record: crm.CustomizableRecord, definitions: dict[str, CustomFieldDefinition]
+) -> list[FieldRow]:
+    """The record's custom fields in their definitions' order (`definitions`: the entity's,
+    as crm_inline.definitions caches them for the request, so the page reads them once).
+    Each is shown and edited by the inline-edit tag, which formats the value by its type and
+    knows the field by its form name (cf_<key>); keys without a definition are not shown."""
+    return [FieldRow(custom_field_name(d.key), d.label, inline=True) for d in definitions.values()]
 
 
 def task_comments(user: User, task: crm.Task, limit: int = 50) -> list[crm.TaskComment]:

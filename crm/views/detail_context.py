@@ -23,6 +23,7 @@ from crm.selectors import detail as selectors
 from crm.selectors import panels
 from crm.selectors.detail import FieldRow
 from crm.selectors.timeline import TIMELINE_MODELS, record_timeline
+from crm.templatetags.crm_inline import definitions
 
 
 def get_record_for_user(request: HttpRequest, key: str, pk: Any, **kwargs: Any) -> Model:
@@ -109,7 +110,9 @@ def detail_context(request: HttpRequest, record: Model, **forms: Any) -> dict[st
         "can_delete": permissions.can_delete(user, record),
         "badges": selectors.header_badges(record),
         "fields": rows,
-        "custom_fields": selectors.custom_field_rows(record),
+        "custom_fields": selectors.custom_field_rows(
+            record, definitions(request, record.CUSTOM_FIELDS_ENTITY)
+        ),
         "panels": panels.related_panels(user, record, can_add=can_edit),
     }
     if key in TIMELINE_MODELS:
