@@ -35,6 +35,8 @@ class AuditEvent(models.Model):
         TRUNCATE = "truncate", "Table emptied"
         BULK = "bulk", "Bulk write"
         PRUNE = "prune", "Pruned"
+        # A list exported to CSV (crm/exports.py): who, which entity, with what filter.
+        EXPORT = "export", "Exported"
 
     id = models.BigAutoField(primary_key=True)
     occurred_at = models.DateTimeField()
@@ -51,7 +53,8 @@ class AuditEvent(models.Model):
     related_id = models.TextField(null=True, db_collation="C")  # noqa: DJ001
     changed_fields = ArrayField(models.TextField(), null=True)
     # The row after an insert or update, the last state before a delete; the batch description
-    # of a bulk summary; the cut-off and count of a prune. Secrets masked, derived columns out.
+    # of a bulk summary; the cut-off and count of a prune; an export's entity and filter.
+    # Secrets masked, derived columns out.
     snapshot = models.JSONField(null=True, decoder=DecimalJSONDecoder)
     # An update's previous values of the changed columns only.
     old_values = models.JSONField(null=True, decoder=DecimalJSONDecoder)
