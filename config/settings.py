@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.timing.ServerTimingMiddleware",  # outermost: times everything below it
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -209,6 +210,8 @@ DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=25 * 1024 * 1024)
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 # List pages and admin estimate counts above this many rows instead of running COUNT(*).
 ESTIMATED_COUNT_THRESHOLD = env.int("ESTIMATED_COUNT_THRESHOLD", default=10_000)
+# Server-Timing header with app and SQL time on every response (config/timing.py).
+SERVER_TIMING = env.bool("SERVER_TIMING", default=True)
 
 # Security. Production values pass `manage.py check --deploy`.
 SESSION_COOKIE_HTTPONLY = True

@@ -45,6 +45,9 @@ class Timing:
     rps: float
     source: str  # "Server-Timing" or "client wall time"
     target_ms: float
+    # The client's loopback wall time as well (it includes the client's own CPU share).
+    client_p50_ms: float = float("nan")
+    client_p95_ms: float = float("nan")
     error_samples: list[str] = field(default_factory=list)
 
     @property
@@ -110,10 +113,14 @@ def deep_page_url(browser: Browser, start: str, hops: int) -> str:
 
 
 def _server_ms(headers: Any) -> float | None:
-    """The total of a Server-Timing header's dur= values, if the server sent one."""
+    """The server's own time from its Server-Timing header: minicrm's `app` metric (the whole
+    request, config/timing.py), else the sum of the dur= values; None without the header."""
     value = headers.get("Server-Timing") if headers is not None else None
     if not value:
         return None
+    app = re.search(r"(?:^|,)\s*app;dur=([0-9.]+)", value)
+    if app:
+        return float(app.group(1))
     durations = [float(d) for d in re.findall(r"dur=([0-9.]+)", value)]
     return sum(durations) if durations else None
 
@@ -167,5 +174,7 @@ def measure(browser: Browser, user: str, page: Page, warmup: int, n: int, budget
         rps=round(done / elapsed, 1),
         source=source,
         target_ms=page.target_ms,
+        client_p50_ms=round(percentile(wall, 50), 1),
+        client_p95_ms=round(percentile(wall, 95), 1),
         error_samples=errors[:5],
     )
