@@ -1,6 +1,7 @@
 """Attach the audit triggers to every audited table, and keep them attached and current.
 
-Which tables: every model of `tracking.AUDITED_APPS`, every model in `tracking.AUDITED_MODELS`,
+Which tables: every model of `tracking.AUDITED_APPS` (less `tracking.NOT_AUDITED_MODELS`),
+every model in `tracking.AUDITED_MODELS`,
 and the auto-created many-to-many link tables of those models (a watcher added to a deal, a
 contact linked to a deal, a group granted to a user are changes people ask about).
 
@@ -67,7 +68,9 @@ class AuditedTable:
 
 def _audited_models(apps: Apps) -> Iterator[type[Model]]:
     for app_label in tracking.AUDITED_APPS:
-        yield from apps.get_app_config(app_label).get_models()
+        for model in apps.get_app_config(app_label).get_models():
+            if model._meta.label not in tracking.NOT_AUDITED_MODELS:
+                yield model
     for label in tracking.AUDITED_MODELS:
         try:
             yield apps.get_model(label)

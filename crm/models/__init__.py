@@ -6,6 +6,7 @@ from .deals import Contract, Deal, Invoice
 from .lookups import Campaign, DealType, DocumentType, Industry, Pipeline, Stage
 from .parties import Company, Contact, Lead
 from .saved_views import SavedView
+from .stage_totals import DealStageTotal
 from .work import Board, Document, Note, Section, Task, TaskComment
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "CustomFieldDefinition",
     "CustomizableRecord",
     "Deal",
+    "DealStageTotal",
     "DealType",
     "Document",
     "DocumentType",

@@ -20,6 +20,7 @@ from .base import (
 )
 from .lookups import Campaign, DealType, Pipeline, Stage
 from .parties import Company, Contact, search_indexes, tags_field
+from .stage_totals import stage_total_triggers
 
 
 class Deal(HasDetailPage, CustomizableRecord):
@@ -86,6 +87,8 @@ class Deal(HasDetailPage, CustomizableRecord):
     )
 
     class Meta(CustomizableRecord.Meta):
+        # Stage totals (crm.models.stage_totals) follow every write, whoever makes it.
+        triggers = [*CustomizableRecord.Meta.triggers, *stage_total_triggers]
         indexes = [
             *CustomizableRecord.Meta.indexes,
             *search_indexes("deal"),
@@ -94,6 +97,14 @@ class Deal(HasDetailPage, CustomizableRecord):
             # A board column's first cards, soonest close first (ORDER BY expected_close_date
             # LIMIT 50 per stage, read in index order), and the stage FK (PROTECT checks).
             models.Index(fields=["stage", "expected_close_date"], name="deal_stage_close_idx"),
+            # The board's won and lost columns: a stage's deals closed in the last 30 days,
+            # most recent first, and their totals (a month of closings, not every deal ever
+            # closed; the same IN list as the board's query, so the partial index applies).
+            models.Index(
+                fields=["stage", "-closed_at"],
+                condition=models.Q(status__in=["won", "lost"]),
+                name="deal_closed_recent_idx",
+            ),
             # Dashboard "closing this month" and list sort by close date.
             models.Index(fields=["status", "expected_close_date"], name="deal_status_close_idx"),
             models.Index(fields=["company"], name="deal_company_idx"),

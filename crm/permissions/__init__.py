@@ -31,6 +31,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Exists, Model, OuterRef, Q, QuerySet, Value, When
+from django.db.models.lookups import IsNull
 from django.http import Http404, HttpRequest
 
 from accounts.models import User
@@ -44,6 +45,7 @@ from crm.permissions.rules import (
     VIEW,
     Action,
     M,
+    _owner_split,
     _rule,
     _viewer,
     forget,
@@ -68,6 +70,7 @@ __all__ = [
     "reassign_targets",
     "visible_fk",
     "visible_ids",
+    "visible_split",
     "visible_through",
     "visible_to",
 ]
@@ -155,6 +158,20 @@ def visible_ids(user: Any, model: type[Model], ids: Iterable[Any]) -> set[Any]:
     return set(rows.values_list("pk", flat=True))
 
 
+def visible_split(user: Any, model: type[Model]) -> tuple[Q | None, list[Any]]:
+    """`visible_to(user, model)` in two parts whose union it is: a condition that reads only
+    `owner_id` and `shared_with_team` (None: every row, for an admin), and the primary keys
+    visible for another reason (the records the user watches). For tables that copy those two
+    columns from the records they summarise, such as crm.DealStageTotal: the rule stays here,
+    and a summary row is visible exactly when the records it counts are."""
+    v = _viewer(user)
+    if v is None:
+        return Q(pk__in=[]), []
+    if v.is_admin:
+        return None, []
+    return _owner_split(v, model._meta.concrete_model)
+
+
 def visible_fk(user: Any, model: type[Model], field: str) -> Q | None:
     """A condition on rows whose foreign key `field` points at a `model` row `user` may see,
     for an annotation in the query that reads the row (`Case(When(visible_fk(...), then=
@@ -169,8 +186,17 @@ def visible_fk(user: Any, model: type[Model], field: str) -> Q | None:
         return Q(**{f"{field}__in": []})
     if v.is_admin or not governs(model):
         return None
+    # The IsNull on the outer key is there for the planner, not for the result (a NULL key
+    # matches no primary key anyway): PostgreSQL may rewrite `EXISTS (... WHERE pk = outer)`
+    # into a hashed subplan that first builds the set of every visible company, the very
+    # plan the EXISTS was meant to avoid; it did so on list pages at 1M rows (40 ms of a
+    # manager's contacts list, docs/benchmarks.md). A second, non-equality reference to the
+    # outer row is something that rewrite cannot take, so the EXISTS stays a per-row lookup.
     target = model._meta.concrete_model
-    return Q(Exists(target._default_manager.filter(_rule(v, target, VIEW), pk=OuterRef(field))))
+    rows = target._default_manager.filter(
+        IsNull(OuterRef(field), False), _rule(v, target, VIEW), pk=OuterRef(field)
+    )
+    return Q(Exists(rows))
 
 
 def if_visible(user: Any, model: type[Model], field: str, then: Any, default: Any = None) -> Any:

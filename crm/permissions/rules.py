@@ -244,6 +244,17 @@ _RULES = {
 }
 
 
+def _owner_split(v: _Viewer, model: type[Model]) -> tuple[Q, list[Any]]:
+    """The view rule of a record decided by owner and sharing, as (the condition on owner_id
+    and shared_with_team alone, the primary keys visible for another reason: watched)."""
+    rule = _RULES.get(model)
+    if rule is _watched_record:
+        return _shared_record(v, model, VIEW), v.ids_via(model, "watchers")
+    if rule is _shared_record:
+        return _shared_record(v, model, VIEW), []
+    raise ImproperlyConfigured(f"{model.__name__} is not visible by owner and sharing alone.")
+
+
 def _rule(v: _Viewer, model: type[Model], action: Action) -> Q:
     try:
         rule = _RULES[model]
