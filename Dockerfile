@@ -51,6 +51,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MEDIA_ROOT=/var/lib/minicrm/media \
     PORT=8000 \
     WEB_CONCURRENCY=2 \
+    GUNICORN_THREADS=4 \
     GUNICORN_TIMEOUT=30
 
 # A fixed uid/gid: files in the media volume keep the same owner across rebuilds. The media

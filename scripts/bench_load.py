@@ -10,14 +10,14 @@ What it does:
    by `manage.py seed_scale --contacts N --seed S`, dropped at the end; with --database-url, a
    database seed_scale already filled, neither seeded nor dropped (the run only reads, apart
    from sign-ins: sessions, last_login and the rate-limit cache);
-2. gunicorn (2 sync workers, DEBUG=false) on 127.0.0.1 and a free port, always stopped;
+2. gunicorn (2 threaded workers of 4 threads as in production, DEBUG=false) on 127.0.0.1 and a free port, always stopped;
 3. signs each of the 19 scale accounts (15 reps, 4 managers) in through the real allauth form
    and finds what its pages need (company links, owners, the deep list page by following
    "next"), before the clock starts (scripts/benchlib/locustfile.py says why);
 4. `locust --headless` with scripts/benchlib/locustfile.py: N users (default 50) spawned at
    --spawn-rate, each on one account's session in turn, mixing the pages bench_pages times
    with a think time between requests (default 1-3 s: a busy user clicks every 10-30 s, so 50
-   users at 1-3 s stand for several hundred real ones, and on 2 cores they keep the 2 sync
+   users at 1-3 s stand for several hundred real ones, and on 2 cores they keep the 2
    workers busy; `--think 5 15` is a lighter load); any answer but a 200 (a redirect to the
    sign-in page included) is a failure;
 5. meanwhile, every second: the RSS (VmRSS) of each gunicorn worker, the load average;

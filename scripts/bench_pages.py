@@ -8,7 +8,7 @@ What it does:
 1. a migrated scratch database (config.localdb.scratch_django(): a throwaway embedded
    PostgreSQL without DATABASE_URL, a scratch database on that server with it), filled by
    `manage.py seed_scale --contacts N --seed S` (crm/scale);
-2. gunicorn (2 sync workers, config.wsgi) on 127.0.0.1 and a free port, DEBUG=false, waited for
+2. gunicorn (2 threaded workers of 4 threads as in production, config.wsgi) on 127.0.0.1 and a free port, DEBUG=false, waited for
    on /healthz and always stopped at the end;
 3. signs in through the real allauth form (/accounts/login/, CSRF token from the form) with
    urllib and a cookie jar, as a sales rep (rep01@) and a manager (manager01@);

@@ -13,7 +13,7 @@
 #
 # Environment (all optional; docs/deployment.md and .env.production.example describe them):
 #   PYTHON=python  DB_WAIT_TIMEOUT=60  PORT=8000  BIND_HOST=0.0.0.0
-#   WEB_CONCURRENCY=2  GUNICORN_TIMEOUT=30  DJANGO_SUPERUSER_EMAIL  DJANGO_SUPERUSER_PASSWORD
+#   WEB_CONCURRENCY=2  GUNICORN_THREADS=4  GUNICORN_TIMEOUT=30  DJANGO_SUPERUSER_EMAIL  DJANGO_SUPERUSER_PASSWORD
 #   SEED_DEMO=false (development only: load demo data into an empty database)
 #   MIGRATE_DATABASE_URL: the tables' owner. When set, the preparation (migrate, the app's role
 #                and its grants, the superuser) runs with it, and the server with DATABASE_URL,
@@ -288,10 +288,17 @@ case "$command" in
         gunicorn_help="$("$PYTHON" -m gunicorn --help 2>/dev/null || true)"
         if [[ "$gunicorn_help" == *--no-control-socket* ]]; then extra+=(--no-control-socket); fi
         log "starting gunicorn on ${BIND_HOST:-0.0.0.0}:${PORT:-8000}" \
-            "(${WEB_CONCURRENCY:-2} workers, timeout ${GUNICORN_TIMEOUT:-30}s)"
+            "(${WEB_CONCURRENCY:-2} workers x ${GUNICORN_THREADS:-4} threads," \
+            "timeout ${GUNICORN_TIMEOUT:-30}s)"
+        # Threaded workers: a worker heartbeats while its requests run, so a streamed CSV
+        # export of a million rows (about a minute) is not killed at GUNICORN_TIMEOUT as a sync
+        # worker would be; the timeout still catches a worker that is stuck. Threads also keep
+        # a core busy while another request waits on PostgreSQL.
         exec "$PYTHON" -m gunicorn config.wsgi:application \
             --bind "${BIND_HOST:-0.0.0.0}:${PORT:-8000}" \
             --workers "${WEB_CONCURRENCY:-2}" \
+            --worker-class gthread \
+            --threads "${GUNICORN_THREADS:-4}" \
             --timeout "${GUNICORN_TIMEOUT:-30}" \
             --access-logfile - \
             "${extra[@]}"

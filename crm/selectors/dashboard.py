@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Model, Q, Sum
+from django.db.models import F, Model, Q
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from crm import permissions
 from crm.models import Company, Contact, Deal, Lead, Pipeline, Stage, Task
+from crm.selectors.stage_totals import open_deal_totals
 
 OPEN_TASKS_LIMIT = 10
 CLOSING_LIMIT = 10
@@ -69,30 +70,24 @@ class StageRow:
 
 def my_deals_by_stage(*, user: Any) -> tuple[Pipeline | None, list[StageRow], dict]:
     """(the default pipeline, one row per stage with the count and amount per currency of the
-    user's own open deals there, the totals over all stages per currency and count). The
-    numbers come from one GROUP BY query (deal_board_idx), not from loading deals."""
+    user's own open deals there, the totals over all stages per currency and count). Read
+    from the open-deal counters (crm.selectors.stage_totals), as the board's columns are."""
     pipeline = Pipeline.objects.filter(is_default=True).first()
     if pipeline is None:
         return None, [], {"count": 0, "totals": {}}
     rows = [StageRow(stage, totals={}) for stage in pipeline.stages.order_by("position")]
-    by_stage = {row.stage.pk: row for row in rows}
-    grouped = (
-        Deal.objects.visible_to(user)
-        .filter(owner_id=user.pk, pipeline=pipeline, status=Deal.Status.OPEN)
-        .order_by()
-        .values("stage_id", "currency")
-        .annotate(n=Count("id"), total=Sum("amount"))
-    )
+    totals = open_deal_totals(user=user, stage_ids=[r.stage.pk for r in rows], owner_id=user.pk)
     overall: dict[str, Decimal] = defaultdict(Decimal)
     count = 0
-    for item in grouped:
-        row = by_stage.get(item["stage_id"])
-        if row is None:
+    for row in rows:
+        total = totals.get(row.stage.pk)
+        if total is None:
             continue
-        row.count += item["n"]
-        row.totals[item["currency"]] = item["total"] or Decimal(0)
-        overall[item["currency"]] += item["total"] or Decimal(0)
-        count += item["n"]
+        row.count = total.count
+        row.totals = dict(total.amounts)
+        for currency, amount in total.amounts.items():
+            overall[currency] += amount
+        count += total.count
     return pipeline, rows, {"count": count, "totals": dict(overall)}
 
 

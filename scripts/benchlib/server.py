@@ -67,6 +67,11 @@ def gunicorn_server(database_url: str, workers: int) -> Iterator[Server]:
         "config.wsgi:application",
         "--workers",
         str(workers),
+        # As in production (scripts/docker-entrypoint.sh): threaded workers.
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
         "--bind",
         f"127.0.0.1:{port}",
         "--chdir",
