@@ -209,7 +209,7 @@ CUSTOM_FIELDS_MAX_BYTES = env.int("CUSTOM_FIELDS_MAX_BYTES", default=16_384)
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=25 * 1024 * 1024)
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 # List pages and admin estimate counts above this many rows instead of running COUNT(*).
-ESTIMATED_COUNT_THRESHOLD = env.int("ESTIMATED_COUNT_THRESHOLD", default=10_000)
+ESTIMATED_COUNT_THRESHOLD = env.int("ESTIMATED_COUNT_THRESHOLD", default=1_000)
 # Server-Timing header with app and SQL time on every response (config/timing.py).
 SERVER_TIMING = env.bool("SERVER_TIMING", default=True)
 

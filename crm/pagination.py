@@ -9,10 +9,17 @@ PostgreSQL for an estimate first and only counts exactly when the estimate is sm
   has not analysed yet is not mistaken for an empty table;
 - a filtered queryset, or a table never analysed (`reltuples` = -1): the planner's row estimate
   from `EXPLAIN (FORMAT JSON)`, which plans the query but does not run it;
-- below `settings.ESTIMATED_COUNT_THRESHOLD` rows (default 10,000) the estimate is replaced by an
-  exact count, which is cheap at that size. This also protects callers that trust a small count:
-  Django admin shows the whole unpaginated queryset when the count fits on one page, so an
-  underestimate there would load every row.
+- below `settings.ESTIMATED_COUNT_THRESHOLD` rows (default 1,000) the estimate is replaced by an
+  exact count, which is cheap at that size. The count is bounded (`COUNT(*)` over a subquery
+  with `LIMIT threshold + 1`): when the planner underestimated, it stops at the bound instead
+  of counting a million rows, and the estimate stands, raised to the bound. This also protects
+  callers that trust a small count: Django admin shows the whole unpaginated queryset when the
+  count fits on one page, so an underestimate there would load every row.
+
+Why 1,000 and not more: below the bound the exact count reads every matching row through the
+visibility rule; at 1M contacts a sales rep's "new leads" (about 5,000 rows the planner put
+under the old bound of 10,000) took 14 to 20 ms to count on every page view, for a number the
+page shows as "about 5,000" anyway.
 
 Estimates are approximate: the last page number may be a little off. `count_is_estimated` tells
 a template to say "about N". Reused by the admin (`paginator = EstimatedCountPaginator`) and the
@@ -31,7 +38,7 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
-DEFAULT_THRESHOLD = 10_000
+DEFAULT_THRESHOLD = 1_000
 
 # reltuples / relpages is the row density the last ANALYZE or VACUUM saw; multiplied by the
 # table's current page count it follows inserts made since (the planner's own formula).
@@ -95,7 +102,11 @@ class EstimatedCountPaginator(Paginator):
         estimate = table_row_estimate(queryset) if _is_unfiltered(queryset) else None
         if estimate is None:
             estimate = planner_row_estimate(queryset)
-        if estimate < getattr(settings, "ESTIMATED_COUNT_THRESHOLD", DEFAULT_THRESHOLD):
-            return queryset.count()
+        threshold = getattr(settings, "ESTIMATED_COUNT_THRESHOLD", DEFAULT_THRESHOLD)
+        if estimate < threshold:
+            exact = queryset.order_by()[: threshold + 1].count()
+            if exact <= threshold:
+                return exact
+            estimate = max(estimate, exact)  # the planner was low: at least this many
         self.count_is_estimated = True
         return estimate

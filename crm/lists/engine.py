@@ -4,8 +4,8 @@
     page = run(spec, visible_queryset, form, ctx, after=..., before=...)
 
 Counting never runs an exact COUNT(*) over a big table: EstimatedCountPaginator asks the
-planner first and counts exactly only below ESTIMATED_COUNT_THRESHOLD rows, so the page says
-"about 1,204,000" on a million rows and "37" on a small team's list.
+planner first and counts exactly (with a bound) only below ESTIMATED_COUNT_THRESHOLD rows, so
+the page says "about 1,204,000" on a million rows and "37" on a small team's list.
 """
 
 from __future__ import annotations

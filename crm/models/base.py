@@ -85,9 +85,9 @@ class HasDetailPage:
     Invoices have none (admin only), so this is a mixin, not part of the base class."""
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
+        from crm.record_urls import record_url
 
-        return reverse(f"crm:{self._meta.model_name}.detail", args=[self.pk])
+        return record_url(f"crm:{self._meta.model_name}.detail", self.pk)
 
 
 class OwnedRecord(TouchedRecord):

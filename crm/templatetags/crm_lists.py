@@ -12,7 +12,8 @@ from django import template
 from django.db.models import Model
 from django.template.defaultfilters import filesizeformat
 from django.utils import formats, timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from crm.lists.engine import ListPage, visible_attr
 from crm.lists.spec import Column
@@ -90,6 +91,29 @@ def list_cell(row: Model, column: Column) -> str:
     if kind == "email":
         return format_html('<a href="mailto:{}">{}</a>', value, value)
     return str(value)
+
+
+_DISABLED = ' disabled title="You may not change this record"'
+
+
+@register.simple_tag
+def list_rows(page: ListPage, columns: list[Column], editable_ids: set[Any]) -> str:
+    """Every <tr> of the page: the select box (disabled for rows the user may not change) and
+    one cell per column. One tag per page rather than a template loop with a tag per cell: at
+    50 rows and 7 columns the loop's node rendering and context lookups cost more than the
+    cells themselves (about half of a list page's server time before this)."""
+    heads = [' class="num"' if column.numeric else "" for column in columns]
+    parts = []
+    for row in page.rows:
+        parts.append(
+            f'<tr><td class="select"><input type="checkbox" name="ids" value="{row.pk}" '
+            f'aria-label="Select {conditional_escape(str(row))}"'
+            f"{'' if row.pk in editable_ids else _DISABLED}></td>"
+        )
+        for column, head in zip(columns, heads, strict=True):
+            parts.append(f"<td{head}>{conditional_escape(list_cell(row, column))}</td>")
+        parts.append("</tr>\n")
+    return mark_safe("".join(parts))  # noqa: S308 (every value above is escaped)
 
 
 @register.simple_tag

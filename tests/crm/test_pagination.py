@@ -113,3 +113,31 @@ def test_queryset_that_cannot_match_counts_zero_without_a_query() -> None:
 
 def test_plain_lists_are_counted_by_length() -> None:
     assert EstimatedCountPaginator(list(range(42)), 10).count == 42
+
+
+@pytest.mark.django_db
+def test_an_underestimate_is_counted_only_up_to_the_bound(low_threshold) -> None:
+    # The planner thinks few rows match (statistics from before a bulk load): the exact count
+    # that follows stops at threshold + 1 rows instead of counting the whole table.
+    _add_industries(10)
+    _analyze()
+    _add_industries(3000, start=10)
+    queryset = Industry.objects.filter(position__gte=0, name__startswith="Industry")
+
+    paginator, count, statements = _count(queryset)
+
+    counting = [sql for sql in statements if "COUNT(" in sql.upper()]
+    assert counting and all("LIMIT 101" in sql for sql in counting)
+    assert count >= 101
+    assert paginator.count_is_estimated
+
+
+@pytest.mark.django_db
+def test_a_small_result_is_counted_exactly(low_threshold) -> None:
+    _add_industries(40)
+    _analyze()
+
+    paginator, count, _ = _count(Industry.objects.filter(position__lt=30))
+
+    assert count == 30
+    assert not paginator.count_is_estimated
