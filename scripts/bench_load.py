@@ -10,7 +10,8 @@ What it does:
    by `manage.py seed_scale --contacts N --seed S`, dropped at the end; with --database-url, a
    database seed_scale already filled, neither seeded nor dropped (the run only reads, apart
    from sign-ins: sessions, last_login and the rate-limit cache);
-2. gunicorn (2 threaded workers of 4 threads as in production, DEBUG=false) on 127.0.0.1 and a free port, always stopped;
+2. gunicorn (2 threaded workers of 4 threads, as in production; DEBUG=false) on 127.0.0.1 and
+   a free port, always stopped;
 3. signs each of the 19 scale accounts (15 reps, 4 managers) in through the real allauth form
    and finds what its pages need (company links, owners, the deep list page by following
    "next"), before the clock starts (scripts/benchlib/locustfile.py says why);
