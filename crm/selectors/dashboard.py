@@ -51,8 +51,8 @@ def my_open_tasks(*, user: Any, limit: int = OPEN_TASKS_LIMIT) -> list[Task]:
     due date last), served by task_assignee_due_idx. Each task has `is_overdue`."""
     now = timezone.now()
     tasks = list(
-        Task.objects.visible_to(user)
-        .filter(assignee_id=user.pk, status__in=[Task.Status.OPEN, Task.Status.IN_PROGRESS])
+        permissions.tasks_assigned_to(user)
+        .filter(status__in=[Task.Status.OPEN, Task.Status.IN_PROGRESS])
         .order_by(F("due_at").asc(nulls_last=True), "pk")
         .only("id", "title", "status", "priority", "due_at")[:limit]
     )

@@ -319,3 +319,30 @@ def test_rows_with_owners_of_their_own_do_not_follow_their_parent() -> None:
     assert not permissions.visible_through(crm.Deal, crm.Company)
     assert not permissions.visible_through(crm.Contract, crm.Company)
     assert not permissions.visible_through(crm.Task, crm.Document)  # a document's tasks
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["sales_rep", "manager", "outsider", "admin_user"])
+def test_tasks_assigned_to_is_the_assigned_part_of_the_full_rule(
+    who: str, request: pytest.FixtureRequest, sales_rep: User, teammate: User, outsider: User
+) -> None:
+    # The dashboard's shortcut (permissions.tasks_assigned_to) must give exactly what the whole
+    # rule gives: tasks assigned to the user, whoever owns them or whatever they are about.
+    user = request.getfixturevalue(who)
+    hidden_company = f.CompanyFactory(owner=outsider)
+    for owner in (sales_rep, teammate, outsider):
+        f.TaskFactory(owner=owner, assignee=user)
+        f.TaskFactory(owner=owner, assignee=user, company=hidden_company)
+        f.TaskFactory(owner=owner, assignee=owner)
+    shortcut = set(permissions.tasks_assigned_to(user).values_list("pk", flat=True))
+    full = set(
+        permissions.visible_to(user, crm.Task).filter(assignee=user).values_list("pk", flat=True)
+    )
+    assert shortcut == full and len(shortcut) >= 6  # +1 when the user is one of the owners
+
+
+@pytest.mark.django_db
+def test_an_inactive_user_is_assigned_nothing_visible(sales_rep: User) -> None:
+    f.TaskFactory(owner=sales_rep, assignee=sales_rep)
+    sales_rep.is_active = False
+    assert not permissions.tasks_assigned_to(sales_rep).exists()
