@@ -52,6 +52,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORT=8000 \
     WEB_CONCURRENCY=2 \
     GUNICORN_THREADS=4 \
+    GUNICORN_KEEPALIVE=75 \
     GUNICORN_TIMEOUT=30
 
 # A fixed uid/gid: files in the media volume keep the same owner across rebuilds. The media

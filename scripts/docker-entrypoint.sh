@@ -13,7 +13,8 @@
 #
 # Environment (all optional; docs/deployment.md and .env.production.example describe them):
 #   PYTHON=python  DB_WAIT_TIMEOUT=60  PORT=8000  BIND_HOST=0.0.0.0
-#   WEB_CONCURRENCY=2  GUNICORN_THREADS=4  GUNICORN_TIMEOUT=30  DJANGO_SUPERUSER_EMAIL  DJANGO_SUPERUSER_PASSWORD
+#   WEB_CONCURRENCY=2  GUNICORN_THREADS=4  GUNICORN_TIMEOUT=30  GUNICORN_KEEPALIVE=75
+#   DJANGO_SUPERUSER_EMAIL  DJANGO_SUPERUSER_PASSWORD
 #   SEED_DEMO=false (development only: load demo data into an empty database)
 #   MIGRATE_DATABASE_URL: the tables' owner. When set, the preparation (migrate, the app's role
 #                and its grants, the superuser) runs with it, and the server with DATABASE_URL,
@@ -294,11 +295,15 @@ case "$command" in
         # export of a million rows (about a minute) is not killed at GUNICORN_TIMEOUT as a sync
         # worker would be; the timeout still catches a worker that is stuck. Threads also keep
         # a core busy while another request waits on PostgreSQL.
+        # Keep-alive longer than any client's or proxy's idle timeout (nginx upstream: 60 s):
+        # the side that closes an idle connection must be the client, or a request sent just
+        # as the server closes it is reset (seen under load with gunicorn's 2 s default).
         exec "$PYTHON" -m gunicorn config.wsgi:application \
             --bind "${BIND_HOST:-0.0.0.0}:${PORT:-8000}" \
             --workers "${WEB_CONCURRENCY:-2}" \
             --worker-class gthread \
             --threads "${GUNICORN_THREADS:-4}" \
+            --keep-alive "${GUNICORN_KEEPALIVE:-75}" \
             --timeout "${GUNICORN_TIMEOUT:-30}" \
             --access-logfile - \
             "${extra[@]}"

@@ -72,6 +72,8 @@ def gunicorn_server(database_url: str, workers: int) -> Iterator[Server]:
         "gthread",
         "--threads",
         "4",
+        "--keep-alive",
+        "75",
         "--bind",
         f"127.0.0.1:{port}",
         "--chdir",

@@ -143,6 +143,7 @@ def test_production_env_example_documents_every_setting(ops) -> None:
         "DB_WAIT_TIMEOUT",
         "WEB_CONCURRENCY",
         "GUNICORN_THREADS",
+        "GUNICORN_KEEPALIVE",
         "GUNICORN_TIMEOUT",
         "PORT",
         "DJANGO_SUPERUSER_EMAIL",
