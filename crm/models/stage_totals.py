@@ -23,6 +23,8 @@ change to crm_deal, which is.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pgtrigger
 from django.conf import settings
 from django.db import models
@@ -63,37 +65,26 @@ def _apply(deltas: str) -> str:
     """  # noqa: S608 (constants only)
 
 
-_DECLARE = [("emptied", "bigint[]")]
+def _counting_trigger(operation: Any, old: str = "", new: str = "") -> pgtrigger.Trigger:
+    """The AFTER ... FOR EACH STATEMENT trigger of one event, adding its transition tables'
+    open deals (`new` counted in, `old` counted out) to the totals."""
+    deltas = [_delta(rows, sign) for rows, sign in ((new, ""), (old, "-")) if rows]
+    return pgtrigger.Trigger(
+        name=f"stage_totals_{operation.name.lower()}",
+        level=pgtrigger.Statement,
+        when=pgtrigger.After,
+        operation=operation,
+        referencing=pgtrigger.Referencing(**{k: v for k, v in (("old", old), ("new", new)) if v}),
+        declare=[("emptied", "bigint[]")],
+        func=_apply(" UNION ALL ".join(deltas)),
+    )
+
 
 # PostgreSQL allows transition tables only on single-event triggers: one trigger per event.
 stage_total_triggers = [
-    pgtrigger.Trigger(
-        name="stage_totals_insert",
-        level=pgtrigger.Statement,
-        when=pgtrigger.After,
-        operation=pgtrigger.Insert,
-        referencing=pgtrigger.Referencing(new="new_rows"),
-        declare=_DECLARE,
-        func=_apply(_delta("new_rows", "")),
-    ),
-    pgtrigger.Trigger(
-        name="stage_totals_update",
-        level=pgtrigger.Statement,
-        when=pgtrigger.After,
-        operation=pgtrigger.Update,
-        referencing=pgtrigger.Referencing(old="old_rows", new="new_rows"),
-        declare=_DECLARE,
-        func=_apply(f"{_delta('new_rows', '')} UNION ALL {_delta('old_rows', '-')}"),
-    ),
-    pgtrigger.Trigger(
-        name="stage_totals_delete",
-        level=pgtrigger.Statement,
-        when=pgtrigger.After,
-        operation=pgtrigger.Delete,
-        referencing=pgtrigger.Referencing(old="old_rows"),
-        declare=_DECLARE,
-        func=_apply(_delta("old_rows", "-")),
-    ),
+    _counting_trigger(pgtrigger.Insert, new="new_rows"),
+    _counting_trigger(pgtrigger.Update, old="old_rows", new="new_rows"),
+    _counting_trigger(pgtrigger.Delete, old="old_rows"),
     pgtrigger.Trigger(
         name="stage_totals_truncate",
         level=pgtrigger.Statement,

@@ -7,7 +7,6 @@ import argparse
 import contextlib
 import csv
 import re
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.benchlib.client import DEEP_PAGE, Browser, deep_page_url
+from scripts.benchlib.server import stop
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 INSTALL_HINT = "locust is not installed: .venv/bin/pip install -e '.[bench]'"
@@ -119,13 +119,7 @@ def running(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subproce
         try:
             yield proc
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
+            stop(proc)
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

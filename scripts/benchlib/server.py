@@ -103,17 +103,22 @@ def gunicorn_server(database_url: str, workers: int) -> Iterator[Server]:
         print(f"gunicorn ({workers} workers) is up at {base}", flush=True)
         yield Server(base=base, pid=proc.pid, log=Path(log.name))
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        stop(proc)
         log.close()
         with contextlib.suppress(OSError):
             os.unlink(log.name)
         print("gunicorn stopped", flush=True)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM (a graceful stop), SIGKILL after 20 s, if it still runs."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 def _tail(path: str, chars: int = 3000) -> str:
