@@ -37,6 +37,7 @@ migrations-check: install
 bench: install
 	@echo "Benchmarks (each makes its own scratch database; figures in docs/benchmarks.md):"
 	@echo "  $(BIN)/python scripts/bench_pages.py --contacts 20000   # pages over HTTP (1M by default)"
+	@echo "  $(BIN)/python scripts/bench_load.py --contacts 20000    # 50 users for 60 s (first: $(BIN)/pip install -e '.[bench]')"
 	@echo "  $(BIN)/python scripts/bench_search.py                   # global search"
 	@echo "  $(BIN)/python scripts/bench_audit.py                    # audit trigger cost"
 
