@@ -1,13 +1,11 @@
-"""Reads of the detail pages: a record's fields and custom fields (the related panels are in
-crm/selectors/panels.py).
+"""Reads of the detail pages: a record's fields and custom fields, and the rows the related
+panels (crm/selectors/panels.py) fill.
 
-Every related record goes through the visibility layer (`visible_to(user)`), foreign keys to
-other records included, so a page never names a record the user may not open. Each function
-runs a fixed number of queries whatever the number of related rows: a panel fetches
-`limit + 1` rows and counts only when that extra row says there are more (a panel that fits
-costs one query), and foreign keys are resolved one query per model. Where the user may change
-the record, the deal's Contacts panel and a document's panels also carry their link forms
-(crm/forms/links.py, one query each when rendered) and per-row "Remove" URLs.
+A foreign key to another record is shown only when the user may see that record
+(permissions.can_view), so a page never names a record the user may not open. The targets are
+read by key (one query per target model) and the check costs a query only for a target neither
+the user nor their team owns: at most one per foreign key, whatever the number of related
+rows.
 """
 
 from __future__ import annotations
@@ -22,30 +20,19 @@ from django.db import models
 
 from accounts.models import User
 from crm import models as crm
+from crm import permissions
 from crm.forms.custom_fields import custom_field_name
 from crm.models import CustomFieldDefinition
 from crm.models.base import HasDetailPage
 
 PANEL_LIMIT = 10
-# Models whose rows the visibility layer governs: a foreign key to one is shown only when the
-# user may see the target. Everything else a record points at (lookups, users) is public.
-GOVERNED = (
-    crm.Company,
-    crm.Contact,
-    crm.Lead,
-    crm.Deal,
-    crm.Contract,
-    crm.Invoice,
-    crm.Task,
-    crm.Document,
-    crm.Board,
-    crm.Section,
-)
 # Shown in the page header or nowhere: keys, bookkeeping, denormalised search text.
 _NOT_IN_GRID = {"id", "legacy_id", "custom_fields", "search_text", "owner", "updated_at"}
 _LAST_IN_GRID = {"shared_with_team", "created_at"}
 _BADGE_FIELDS = ("status", "stage", "type", "priority", "kind")
-# Lookup foreign keys joined into a detail page's one query for the record.
+# Lookup foreign keys joined into a detail page's one query for the record. Not the records
+# it points at: each join costs PostgreSQL planning time (the deal's query took 5.5 ms to plan
+# with its company and contact joined, 1.7 ms without), field_rows reads those by key.
 RELATED_LOOKUPS: dict[str, tuple[str, ...]] = {
     "company": ("owner", "industry"),
     "contact": ("owner",),
@@ -114,23 +101,33 @@ def _is_inline(f: models.Field) -> bool:
     )
 
 
+def _governed_targets(
+    record: models.Model, fields: list[models.Field]
+) -> dict[tuple[type[models.Model], Any], models.Model]:
+    """The records `record`'s foreign keys to governed models point at, by (model, key)."""
+    wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
+    for f in fields:
+        if f.is_relation and permissions.governs(f.related_model):
+            value = getattr(record, f.attname)
+            if value is not None:
+                wanted[f.related_model].add(value)
+    # select_related(): str() of some targets reads a required relation (a section's board).
+    return {
+        (model, obj.pk): obj
+        for model, ids in wanted.items()
+        for obj in model._default_manager.select_related().filter(pk__in=ids)
+    }
+
+
 def field_rows(user: User, record: models.Model) -> list[FieldRow]:
-    """Every shown field of `record` in model order. Foreign keys to governed records are
-    resolved through visible_to (one query per target model): an invisible one shows empty."""
-    fks: dict[type[models.Model], set[Any]] = defaultdict(set)
+    """Every shown field of `record` in model order. A foreign key to a governed record is
+    shown only when permissions.can_view allows it (an invisible one shows empty). The
+    targets are read by primary key, one query per target model, and the check costs no
+    query for a record the user or their team owns, one for any other."""
     concrete = [f for f in record._meta.concrete_fields if f.name not in _NOT_IN_GRID]
     # The base classes' bookkeeping columns come first in the model; people read them last.
     concrete.sort(key=lambda f: f.name in _LAST_IN_GRID)
-    for f in concrete:
-        if f.is_relation and issubclass(f.related_model, GOVERNED):
-            value = getattr(record, f.attname)
-            if value is not None:
-                fks[f.related_model].add(value)
-    visible = {
-        (model, obj.pk): obj
-        for model, ids in fks.items()
-        for obj in model.objects.visible_to(user).filter(pk__in=ids)
-    }
+    targets = _governed_targets(record, concrete)
     rows = []
     for f in concrete:
         label = str(f.verbose_name).capitalize()
@@ -138,8 +135,10 @@ def field_rows(user: User, record: models.Model) -> list[FieldRow]:
             rows.append(FieldRow(f.name, label, inline=True))
         elif f.is_relation:
             target_id = getattr(record, f.attname)
-            if issubclass(f.related_model, GOVERNED):
-                target = visible.get((f.related_model, target_id))
+            if permissions.governs(f.related_model):
+                target = targets.get((f.related_model, target_id))
+                if target is not None and not permissions.can_view(user, target):
+                    target = None
             else:
                 target = getattr(record, f.name) if target_id is not None else None
             url = _link(target) if target is not None else None

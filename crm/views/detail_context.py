@@ -73,7 +73,7 @@ def timeline_context(
 
 def _task_extras(request: HttpRequest, task: Task, rows: list[FieldRow]) -> dict[str, Any]:
     """The record a task is about (when visible) or its board section, and its comments."""
-    # field_rows already resolved the parent foreign keys through visible_to.
+    # field_rows has already checked the parent foreign keys (permissions.can_view).
     related = next((r.value for r in rows if r.name in TIMELINE_MODELS and r.value), None)
     section = None
     if task.section_id:
