@@ -17,13 +17,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from crm import permissions
 from crm.entities import ENTITIES
 from crm.forms.custom_fields import CUSTOM_FIELD_PREFIX
-from crm.templatetags.crm_inline import definitions, display, render_display
+from crm.templatetags.crm_inline import definitions, display, field_url, render_display
 from crm.views.records_pages import PAGES
 
 
@@ -77,7 +76,7 @@ def record_field(request: HttpRequest, entity: str, pk: Any, field: str) -> Http
             "bound_field": form[field],
             "wide": form.wide,
             "dom_id": f"field-{entity}-{record.pk}-{field}",
-            "url": reverse(f"crm:{entity}.field", args=[record.pk, field]),
+            "url": field_url(record, field),
             "oob_messages": bound,
         },
     )
