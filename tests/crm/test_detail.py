@@ -118,6 +118,20 @@ def test_foreign_key_to_an_invisible_record_is_not_named(sales_rep, outsider, lo
     assert "Secret Holdings" not in html
 
 
+def test_foreign_key_to_a_teammates_record_is_named_only_when_shared(
+    sales_rep, teammate, login
+) -> None:
+    # Not the user's own record: the check runs its query (permissions.can_view).
+    shared = f.CompanyFactory(owner=teammate, name="Shared Holdings", shared_with_team=True)
+    private = f.CompanyFactory(owner=teammate, name="Private Holdings")
+    client = login(sales_rep)
+    for company, shown in ((shared, True), (private, False)):
+        contact = f.ContactFactory(owner=sales_rep, company=company)
+        html = client.get(contact.get_absolute_url()).content.decode()
+        assert (company.name in html) is shown
+        assert (company.get_absolute_url() in html) is shown
+
+
 def test_custom_fields_show_by_definition_and_skip_undefined_keys(sales_rep, login) -> None:
     f.CustomFieldDefinitionFactory(
         entity="company",
