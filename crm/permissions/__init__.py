@@ -124,12 +124,13 @@ def editable_ids(user: Any, objs: Iterable[Model]) -> set[Any]:
 
 def visible_through(model: type[Model], parent: type[Model]) -> bool:
     """Whether every `model` row hanging off a `parent` row the user may see is visible too, by
-    the rules above: a task on a company, contact, lead or deal (`_task`'s parent arms), a
-    document linked to any record (`_document`'s link arms). A page listing such rows of a
-    record it has already checked (a detail page's Tasks or Documents panel) needs no filter
-    of its own; the filter would only repeat a costly union of subqueries."""
+    the rules above: a task or a note on a company, contact, lead or deal (`_task`'s and
+    `_note`'s parent arms), a document linked to any record (`_document`'s link arms). A page
+    listing such rows of a record it has already checked (a detail page's Tasks or Documents
+    panel, its timeline's notes and tasks) needs no filter of its own; the filter would only
+    repeat a costly union of subqueries (a timeline's notes: 10-450 ms at 1M contacts)."""
     model, parent = model._meta.concrete_model, parent._meta.concrete_model
-    if model is crm.Task:
+    if model in (crm.Task, crm.Note):
         return parent in _PARENTS.values()
     if model is crm.Document:
         return parent in _DOCUMENT_LINKS.values()

@@ -292,7 +292,7 @@ def test_request_user_as_the_middleware_gives_it_works_too(sales_rep, teammate) 
 
 
 @pytest.mark.parametrize("parent_key", ["company", "contact", "lead", "deal"])
-def test_tasks_and_documents_of_a_visible_record_are_visible_as_visible_through_says(
+def test_tasks_notes_and_documents_of_a_visible_record_are_visible_as_visible_through_says(
     sales_rep, outsider, parent_key
 ) -> None:
     # Detail panels skip the filter for these (permissions.visible_through): the rule itself
@@ -305,12 +305,15 @@ def test_tasks_and_documents_of_a_visible_record_are_visible_as_visible_through_
     }[parent_key]
     parent = factory(owner=sales_rep)
     task = f.TaskFactory(owner=outsider, **{parent_key: parent})
+    note = f.NoteFactory(author=outsider, **{"company": None, parent_key: parent})
     document = f.DocumentFactory(owner=outsider)
     links = {"company": "companies", "contact": "contacts", "lead": "leads", "deal": "deals"}
     getattr(document, links[parent_key]).add(parent)
     assert permissions.visible_through(crm.Task, type(parent))
     assert permissions.visible_through(crm.Document, type(parent))
+    assert permissions.visible_through(crm.Note, type(parent))
     assert task in crm.Task.objects.visible_to(sales_rep)
+    assert note in crm.Note.objects.visible_to(sales_rep)
     assert document in crm.Document.objects.visible_to(sales_rep)
 
 
