@@ -55,7 +55,11 @@ class Migration(migrations.Migration):
             model_name='dealstagetotal',
             constraint=models.UniqueConstraint(fields=('stage', 'owner', 'shared_with_team', 'currency'), name='dealstagetotal_key', nulls_distinct=False),
         ),
-            # The open deals already there. Creating the triggers above locked crm_deal against
+            migrations.AddIndex(
+            model_name='dealstagetotal',
+            index=models.Index(fields=['owner'], name='dealstagetotal_owner_idx'),
+        ),
+        # The open deals already there. Creating the triggers above locked crm_deal against
         # writes until this migration commits, so no deal is counted twice or missed.
         migrations.RunSQL(
             sql="""

@@ -115,6 +115,10 @@ class DealStageTotal(models.Model):
     amount_total = models.DecimalField(max_digits=24, decimal_places=2)
 
     class Meta:
+        indexes = [
+            # Deleting a user looks their counter rows up (the FK); the key index leads by stage.
+            models.Index(fields=["owner"], name="dealstagetotal_owner_idx"),
+        ]
         # No CHECK (deal_count >= 0): PostgreSQL checks the row an upsert proposes before it
         # finds the conflict, and a stage's "-1" delta is such a row. That the counters add up
         # is tested against a GROUP BY of crm_deal instead (tests/crm/test_stage_totals.py).

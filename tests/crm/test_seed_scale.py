@@ -6,6 +6,7 @@ under pytest-django's per-test rollback, so the checks are grouped in a few test
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
@@ -33,10 +34,15 @@ def _seed(*args: str) -> str:
     return out.getvalue()
 
 
+# PostgreSQL prints a rebuilt partial index's `status IN (...)` with its casts in another place
+# (ARRAY['won'::varchar]::text[] vs ARRAY['won'::varchar::text]): the same index, other text.
+_CASTS = re.compile(r"::[a-z ]+(\[\])?|[()]")
+
+
 def _crm_indexes() -> list[tuple[str, str, str]]:
     with connection.cursor() as cursor:
         cursor.execute(CRM_INDEXES_SQL)
-        return cursor.fetchall()
+        return [(table, name, _CASTS.sub("", sql)) for table, name, sql in cursor.fetchall()]
 
 
 @pytest.fixture
