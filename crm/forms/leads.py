@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from crm.forms.choices import ShortModelChoiceField
 from crm.forms.widgets import RecordChoiceField
 from crm.models import Company, Lead, Pipeline, Stage
 
@@ -47,7 +48,7 @@ class LeadConvertForm(forms.Form):
     create_deal = forms.BooleanField(label="Create a deal", required=False)
     deal_name = forms.CharField(max_length=255, required=False)
     amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=0, required=False)
-    stage = forms.ModelChoiceField(
+    stage = ShortModelChoiceField(
         label="Pipeline stage", queryset=Stage.objects.none(), required=False, empty_label=None
     )
     expected_close_date = forms.DateField(

@@ -18,6 +18,7 @@ from django.db.models import Model
 from django.http import QueryDict
 
 from crm import permissions
+from crm.forms.choices import ShortModelChoiceField
 from crm.lists.custom import custom_field_filters
 from crm.lists.filters import Filter, FilterContext, RelatedRecordFilter
 from crm.lists.spec import ADD_TAG, ASSIGN_OWNER, SET_STAGE, SET_STATUS, ListSpec
@@ -132,9 +133,9 @@ class BulkActionForm(forms.Form):
     value."""
 
     action = forms.ChoiceField(choices=())
-    owner = forms.ModelChoiceField(queryset=None, required=False)
+    owner = ShortModelChoiceField(queryset=None, required=False)
     status = forms.ChoiceField(required=False, choices=())
-    stage = forms.ModelChoiceField(queryset=Stage.objects.none(), required=False)
+    stage = ShortModelChoiceField(queryset=Stage.objects.none(), required=False)
     tag = forms.CharField(required=False, max_length=60, strip=True)
     query = forms.CharField(required=False, max_length=2000)  # the list to return to
 

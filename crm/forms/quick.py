@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from crm.forms.choices import ShortModelChoiceField
 from crm.models import Board, Section, Task
 
 
@@ -37,7 +38,7 @@ class QuickTaskForm(forms.Form):
     due_date = forms.DateField(
         label="Due", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    assignee = ShortModelChoiceField(queryset=User.objects.none(), required=False)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -57,8 +58,8 @@ class QuickTaskForm(forms.Form):
 class MoveForm(forms.Form):
     """A card move on one board: drag and drop and the "Move to" form both post this."""
 
-    task = forms.ModelChoiceField(queryset=Task.objects.none())
-    section = forms.ModelChoiceField(queryset=Section.objects.none())
+    task = ShortModelChoiceField(queryset=Task.objects.none())
+    section = ShortModelChoiceField(queryset=Section.objects.none())
     index = forms.IntegerField(min_value=0, required=False)
 
     def __init__(self, *args: Any, board: Board, user: User, **kwargs: Any) -> None:
@@ -74,7 +75,7 @@ class MoveForm(forms.Form):
 class SectionTaskForm(forms.Form):
     """Quick "add a card" at the bottom of a board column."""
 
-    section = forms.ModelChoiceField(queryset=Section.objects.none(), widget=forms.HiddenInput)
+    section = ShortModelChoiceField(queryset=Section.objects.none(), widget=forms.HiddenInput)
     title = forms.CharField(
         max_length=255, widget=forms.TextInput(attrs={"placeholder": "New card"})
     )
