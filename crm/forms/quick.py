@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from crm import permissions
 from crm.forms.choices import ShortModelChoiceField
 from crm.models import Board, Section, Task
 
@@ -25,12 +26,7 @@ class NoteForm(forms.Form):
 def assignee_choices(user: User) -> QuerySet[User]:
     """Who a quick task may go to: the user's active teammates (themselves included); any
     active user for an admin. Ordered by name for the select."""
-    active = User.objects.filter(is_active=True).order_by("name", "email")
-    if user.role == User.Role.ADMIN:
-        return active
-    if user.team_id is None:
-        return active.filter(pk=user.pk)
-    return active.filter(team_id=user.team_id)
+    return permissions.team_users(user)
 
 
 class QuickTaskForm(forms.Form):

@@ -7,10 +7,10 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 
 from accounts.models import User
+from crm import permissions
 from crm.forms.records import RecordForm, RecordMeta, TagsField, fields_of, with_current
 from crm.models import Document, DocumentType, Task
 from crm.services.documents import ACCEPTED_LABEL, inspect_upload
@@ -35,12 +35,7 @@ DOCUMENT_FIELDSETS = [
 def assignable_users(user: User) -> Any:
     """Who a task may be given to: any active user for an admin, the active members of one's
     team otherwise (just oneself without a team)."""
-    active = User.objects.filter(is_active=True)
-    if user.role == User.Role.ADMIN:
-        return active
-    if user.team_id is None:
-        return active.filter(pk=user.pk)
-    return active.filter(Q(team_id=user.team_id) | Q(pk=user.pk))
+    return permissions.team_users(user)
 
 
 class TaskForm(RecordForm):

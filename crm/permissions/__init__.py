@@ -69,6 +69,7 @@ __all__ = [
     "if_visible",
     "reassign_targets",
     "tasks_assigned_to",
+    "team_users",
     "visible_fk",
     "visible_ids",
     "visible_split",
@@ -251,6 +252,25 @@ def can_edit(user: Any, obj: Model) -> bool:
 
 def can_delete(user: Any, obj: Model) -> bool:
     return _allowed(user, obj, DELETE)
+
+
+def team_users(user: Any, *, active: bool = True) -> QuerySet[User]:
+    """The people a user works with, by name: everyone for an admin, the members of the
+    user's team otherwise (the user alone without a team). `active=True` for whom a task or
+    a record may be given to; False for filters, where a departed member's records stay
+    findable until a manager reassigns them. The one definition behind the owner and assignee
+    choices of lists, the board and the task forms."""
+    users = User.objects.order_by("name", "email")
+    if active:
+        users = users.filter(is_active=True)
+    v = _viewer(user)
+    if v is None:
+        return users.none()
+    if v.is_admin:
+        return users
+    if user.team_id is None:
+        return users.filter(pk=user.pk)
+    return users.filter(team_id=user.team_id)
 
 
 def reassign_targets(user: Any) -> QuerySet[User]:

@@ -97,12 +97,7 @@ def pick_pipeline(pipelines: list[Pipeline], wanted: str | None) -> Pipeline | N
 def owner_choices(user: Any) -> list[User]:
     """The users the owner filter offers: everyone active for an admin, otherwise the user's
     team (whose records the user may see some of)."""
-    users = User.objects.filter(is_active=True).order_by("name", "email")
-    if user.role == User.Role.ADMIN:
-        return list(users)
-    if user.team_id is None:
-        return [user]
-    return list(users.filter(team_id=user.team_id))
+    return list(permissions.team_users(user))
 
 
 def pick_owner(user: Any, choices: list[User], wanted: str | None) -> tuple[str, Any]:

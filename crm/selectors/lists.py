@@ -8,7 +8,6 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import QueryDict
 
-from accounts.models import User
 from crm import permissions
 from crm.forms.lists import ListFilterForm
 from crm.lists import engine
@@ -22,9 +21,7 @@ def owner_choices(*, user: Any) -> list[tuple[str, str]]:
     (deactivated members too: their records stay with the team) for everyone else. One query.
     Other owners a user sees (a watched record's) are not listed; "me" is added by the filter.
     """
-    users = User.objects.order_by("name", "email").only("id", "name", "email")
-    if not user.is_admin:
-        users = users.filter(team_id=user.team_id) if user.team_id else users.filter(pk=user.pk)
+    users = permissions.team_users(user, active=False).only("id", "name", "email")
     return [(str(u.pk), str(u)) for u in users if u.pk != user.pk]
 
 

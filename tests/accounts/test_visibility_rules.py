@@ -349,3 +349,18 @@ def test_an_inactive_user_is_assigned_nothing_visible(sales_rep: User) -> None:
     f.TaskFactory(owner=sales_rep, assignee=sales_rep)
     sales_rep.is_active = False
     assert not permissions.tasks_assigned_to(sales_rep).exists()
+
+
+@pytest.mark.django_db
+def test_team_users_are_the_team_for_everyone_but_admins(
+    sales_rep: User, teammate: User, manager: User, outsider: User, admin_user: User
+) -> None:
+    gone = UserFactory(team=sales_rep.team, is_active=False)
+    team = {sales_rep, teammate, manager}
+    for user in (sales_rep, manager):
+        assert set(permissions.team_users(user)) == team
+        # Filters still offer a departed member: their records stay with the team.
+        assert set(permissions.team_users(user, active=False)) == team | {gone}
+    assert set(permissions.team_users(outsider)) == {outsider}
+    assert set(permissions.team_users(admin_user)) >= team | {outsider, admin_user}
+    assert gone not in set(permissions.team_users(admin_user))
