@@ -57,7 +57,7 @@ class LeadConvertForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, lead: Lead, **kwargs: Any) -> None:
         matches = matching_companies(user=user, lead=lead)
-        default_pipeline = Pipeline.objects.filter(is_default=True).first()
+        default_pipeline = Pipeline.objects.default()
         stages = Stage.objects.filter(pipeline__is_active=True).select_related("pipeline")
         stages = stages.order_by("-pipeline__is_default", "pipeline__position", "position")
         first_stage = next(

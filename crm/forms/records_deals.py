@@ -73,7 +73,7 @@ class DealForm(RecordForm):
             self._initial_pipeline()
 
     def _initial_pipeline(self) -> None:
-        pipeline = Pipeline.objects.filter(is_default=True, is_active=True).first()
+        pipeline = Pipeline.objects.filter(is_active=True).default()
         if pipeline is None:
             return
         self.initial.setdefault("pipeline", pipeline.pk)

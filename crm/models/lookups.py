@@ -27,12 +27,21 @@ class DocumentType(Lookup):
     pass
 
 
+class PipelineQuerySet(models.QuerySet):
+    def default(self) -> Pipeline | None:
+        """The default pipeline among these (new deals and converted leads land in it; the
+        dashboard shows it), or None. At most one exists (pipeline_single_default)."""
+        return self.filter(is_default=True).first()
+
+
 class Pipeline(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=120, unique=True)
     position = models.PositiveIntegerField(default=0)
     is_default = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+
+    objects = PipelineQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "name"]

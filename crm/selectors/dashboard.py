@@ -72,7 +72,7 @@ def my_deals_by_stage(*, user: Any) -> tuple[Pipeline | None, list[StageRow], di
     """(the default pipeline, one row per stage with the count and amount per currency of the
     user's own open deals there, the totals over all stages per currency and count). Read
     from the open-deal counters (crm.selectors.stage_totals), as the board's columns are."""
-    pipeline = Pipeline.objects.filter(is_default=True).first()
+    pipeline = Pipeline.objects.default()
     if pipeline is None:
         return None, [], {"count": 0, "totals": {}}
     rows = [StageRow(stage, totals={}) for stage in pipeline.stages.order_by("position")]

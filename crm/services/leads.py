@@ -94,7 +94,7 @@ def lead_convert(
     deal = None
     if create_deal:
         if stage is None:
-            pipeline = pipeline or Pipeline.objects.filter(is_default=True).first()
+            pipeline = pipeline or Pipeline.objects.default()
             if pipeline is None:
                 raise ValidationError({"stage": "There is no default pipeline; pick a stage."})
             stage = _first_stage(pipeline)

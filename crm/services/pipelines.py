@@ -24,7 +24,7 @@ def pipeline_ensure_default(*, name: str = "Sales") -> Pipeline:
     Safe to call repeatedly (migrations of demo data, first start, tests): an existing default
     pipeline is returned untouched, whatever its stages.
     """
-    existing = Pipeline.objects.filter(is_default=True).first()
+    existing = Pipeline.objects.default()
     if existing is not None:
         return existing
     pipeline = Pipeline(name=name, is_default=True)
