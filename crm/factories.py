@@ -241,3 +241,16 @@ class SavedViewFactory(DjangoModelFactory):
     entity = "contact"
     name = factory.Sequence(lambda n: f"View {n}")
     query = "status=active&sort=-updated"
+
+
+# The factory of each entity with pages, by its key in crm.entities.ENTITIES: what tests that
+# run over every list, form or export iterate.
+BY_ENTITY = {
+    "company": CompanyFactory,
+    "contact": ContactFactory,
+    "lead": LeadFactory,
+    "deal": DealFactory,
+    "contract": ContractFactory,
+    "task": TaskFactory,
+    "document": DocumentFactory,
+}

@@ -33,3 +33,13 @@ def pipeline() -> Pipeline:
 @pytest.fixture
 def stages(pipeline: Pipeline) -> dict[str, Stage]:
     return {stage.name: stage for stage in pipeline.stages.all()}
+
+
+@pytest.fixture
+def audit_mark(db: None) -> int:
+    """The newest audit entry's id now: entries after it are the test's own."""
+    from django.db.models import Max
+
+    from audit.models import AuditEvent
+
+    return AuditEvent.objects.aggregate(m=Max("id"))["m"] or 0

@@ -9,13 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.factories import (
+    BY_ENTITY,
     CompanyFactory,
-    ContactFactory,
     ContractFactory,
     DealFactory,
-    DocumentFactory,
     IndustryFactory,
-    LeadFactory,
     TaskFactory,
 )
 from crm.models import Company
@@ -23,15 +21,7 @@ from crm.models import Company
 pytestmark = pytest.mark.django_db
 
 KEYS = ("company", "contact", "lead", "deal", "contract", "task", "document")
-FACTORIES = {
-    "company": CompanyFactory,
-    "contact": ContactFactory,
-    "lead": LeadFactory,
-    "deal": DealFactory,
-    "contract": ContractFactory,
-    "task": TaskFactory,
-    "document": DocumentFactory,
-}
+FACTORIES = BY_ENTITY
 
 
 def _list(client, key: str, **params):

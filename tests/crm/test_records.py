@@ -16,15 +16,7 @@ from crm.models import CustomFieldDefinition
 pytestmark = pytest.mark.django_db
 
 KEYS = list(ENTITIES)
-FACTORIES = {
-    "company": f.CompanyFactory,
-    "contact": f.ContactFactory,
-    "lead": f.LeadFactory,
-    "deal": f.DealFactory,
-    "contract": f.ContractFactory,
-    "task": f.TaskFactory,
-    "document": f.DocumentFactory,
-}
+FACTORIES = f.BY_ENTITY
 
 
 @pytest.fixture
