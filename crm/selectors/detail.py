@@ -101,6 +101,10 @@ def _is_inline(f: models.Field) -> bool:
     )
 
 
+# Relations a governed record's str() reads.
+_STR_RELATIONS: dict[type[models.Model], tuple[str, ...]] = {crm.Section: ("board",)}
+
+
 def _governed_targets(
     record: models.Model, fields: list[models.Field]
 ) -> dict[tuple[type[models.Model], Any], models.Model]:
@@ -111,11 +115,14 @@ def _governed_targets(
             value = getattr(record, f.attname)
             if value is not None:
                 wanted[f.related_model].add(value)
-    # select_related(): str() of some targets reads a required relation (a section's board).
+    # Only the joins str() needs (a section is named with its board), not select_related()
+    # with no arguments, which joins every non-null foreign key of the target.
     return {
         (model, obj.pk): obj
         for model, ids in wanted.items()
-        for obj in model._default_manager.select_related().filter(pk__in=ids)
+        for obj in model._default_manager.select_related(*_STR_RELATIONS.get(model, ())).filter(
+            pk__in=ids
+        )
     }
 
 

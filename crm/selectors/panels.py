@@ -24,6 +24,7 @@ from crm import models as crm
 from crm import permissions
 from crm.forms.links import DOCUMENT_LINK_ENTITIES, DealContactForm, DocumentLinkForm
 from crm.models.base import HasDetailPage
+from crm.record_urls import record_url
 from crm.selectors.detail import PANEL_LIMIT, Panel, PanelRow
 from crm.templatetags.crm_ui import money
 
@@ -32,15 +33,13 @@ def _url(name: str, **params: Any) -> str:
     return f"{reverse(name)}?{urlencode(params)}" if params else reverse(name)
 
 
-_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
-
-
 def _detail_urls(model: type[Model]) -> Callable[[Any], str | None]:
-    """A function giving a row's detail URL from its key, with one reverse() per panel."""
+    """A function giving a row's detail URL from its key (crm.record_urls: one reverse() per
+    URL name), or None for a model without a page."""
     if not issubclass(model, HasDetailPage):
         return lambda pk: None
-    template = reverse(f"crm:{model._meta.model_name}.detail", args=[_PLACEHOLDER])
-    return lambda pk: template.replace(_PLACEHOLDER, str(pk))
+    name = f"crm:{model._meta.model_name}.detail"
+    return lambda pk: record_url(name, pk)
 
 
 def _panel(
