@@ -68,7 +68,7 @@ INSTALLED_APPS = [
     "accounts",
     "crm",
     "audit",
-    "migrations_mongo",
+    "migrations_mongo",  # migrate_from_mongo and its validator (docs/migrating-from-mongodb.md)
 ]
 
 MIDDLEWARE = [
@@ -125,6 +125,16 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
+]
+# New passwords are PBKDF2 (Django's default, first). BCrypt only verifies the hashes imported
+# from NextCRM (bcrypt$<$2a$ hash>); Django rehashes them to PBKDF2 at that user's next sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.BCryptPasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {
