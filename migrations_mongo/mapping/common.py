@@ -52,9 +52,22 @@ def required_text(doc: Doc, names: tuple[str, ...], max_length: int, placeholder
     return placeholder
 
 
-def choice(doc: Doc, names: str | tuple[str, ...], mapping: dict[str, str], default: str) -> str:
-    """A normalised free-string enum (Q8); an unknown value gets the default and is kept."""
-    return doc.get(names, convert.choice, mapping, default=default)
+def choice(
+    doc: Doc,
+    names: str | tuple[str, ...],
+    mapping: dict[str, str],
+    default: str,
+    unknown: str | None = None,
+) -> str:
+    """A normalised free-string enum (Q8): `default` when blank; an unknown value gets
+    `unknown` (or the default) and is kept in the leftovers."""
+    names = (names,) if isinstance(names, str) else names
+    raw = doc.take(*names)
+    try:
+        return convert.choice(raw, mapping) or default
+    except convert.Unconvertible as error:
+        doc.lossy(names[0], raw, str(error))
+        return unknown or default
 
 
 def tags(doc: Doc, *names: str) -> list[str]:

@@ -60,7 +60,7 @@ def company(doc: Doc) -> dict[str, Any]:
         "phone": doc.text("office_phone", max_length=64),
         "fax": doc.text("fax", max_length=64),
         "industry_id": doc.ref("industry", "industry"),
-        "type": choice(doc, "type", COMPANY_TYPES, "customer"),
+        "type": choice(doc, "type", COMPANY_TYPES, "customer", unknown="other"),
         "status": choice(doc, "status", ACTIVE_INACTIVE, "active"),
         # Free text in NextCRM (Q9): "1,200,000" becomes a number, "about 2M" stays a leftover.
         "annual_revenue": doc.get("annual_revenue", convert.decimal),
@@ -108,7 +108,7 @@ def contact(doc: Doc) -> dict[str, Any]:
             "position": doc.text("position", max_length=160),
             # accountsIDs is the link the app writes; `account` the legacy one (Q1, section 4.1).
             "company_id": doc.ref(("accountsIDs", "account"), "company"),
-            "type": choice(doc, "type", CONTACT_TYPES, "customer"),
+            "type": choice(doc, "type", CONTACT_TYPES, "customer", unknown="other"),
             "is_active": doc.get("status", convert.boolean, default=True),
             "birthday": doc.get("birthday", convert.birthday),
             "website": doc.get("website", convert.url, default=""),
