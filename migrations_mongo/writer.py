@@ -249,11 +249,12 @@ def _adopt(spec: Spec, converted: Converted) -> list[tuple[Doc, dict[str, Any]]]
         )
         aliased = {oid for (oid,) in cursor.fetchall()}
         keep, aliases = [], []
+        # One wording whichever way the row was found, so a repeated run logs the same lines.
+        merged = f"merged into the existing row with the same {column} (case aside), left as is"
         for (doc, row), key in zip(converted.rows, keys, strict=True):
             if doc.oid in aliased:
                 # Merged in an earlier run: the row it points at is not this document's to edit.
-                why = f"merged into an existing row by its {column} (an earlier run)"
-                converted.issues.append((doc.oid, Issue(column, "warning", why, row[column])))
+                converted.issues.append((doc.oid, Issue(column, "warning", merged, row[column])))
                 continue
             pk, legacy = existing.get(key, (None, None))
             if pk is None or legacy == doc.oid:
@@ -266,11 +267,8 @@ def _adopt(spec: Spec, converted: Converted) -> list[tuple[Doc, dict[str, Any]]]
                     [doc.oid, pk],
                 )
                 existing[key] = (pk, doc.oid)
-                why = f"matches an existing {column} in minicrm; linked to that row, left as it is"
-            else:
-                why = f"same {column} as {legacy} (case aside); merged into that row"
             aliases.append((doc.oid, table, pk))
-            converted.issues.append((doc.oid, Issue(column, "warning", why, row[column])))
+            converted.issues.append((doc.oid, Issue(column, "warning", merged, row[column])))
         if aliases:
             cursor.executemany(
                 "INSERT INTO migrations_mongo_alias (object_id, target_table, target_id) "

@@ -1,0 +1,168 @@
+"""Both sources (a mongodump folder, a live server), bad files, failing documents, and a real
+kill -9 in the middle of an import."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import bson
+import mongomock
+import psycopg
+import pytest
+from bson import ObjectId
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from crm.models import Company, Contact
+from migrations_mongo import sources
+from migrations_mongo.mapping import BY_COLLECTION, SPECS, Spec
+from migrations_mongo.models import ImportIssue
+from tests.mongo.mongo_helpers import database_snapshot, wipe_import, write_bson
+
+pytestmark = pytest.mark.django_db
+
+
+def companies(n: int) -> list[dict]:
+    return [{"_id": ObjectId(), "name": f"Company {i}", "status": "Active"} for i in range(n)]
+
+
+def test_gzipped_files_in_a_database_subfolder(tmp_path, run_import) -> None:
+    folder = tmp_path / "dump" / "nextcrm"  # mongodump --out dump --gzip
+    folder.mkdir(parents=True)
+    with gzip.open(folder / "crm_Accounts.bson.gz", "wb") as out:
+        for doc in companies(5):
+            out.write(bson.encode(doc))
+    (folder / "crm_Accounts.metadata.json.gz").write_bytes(b"")
+    assert run_import(tmp_path / "dump") == 0
+    assert Company.objects.count() == 5
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda data: data[:-7], "truncated in document 3"),
+        (lambda data: data[:4] + b"\xff\xff\xff\x7f" + data[8:], "impossible length"),
+        (lambda data: data[:-2] + b"\x07\x00", "document 3 is not valid BSON"),
+    ],
+)
+def test_a_corrupt_bson_file_is_a_clear_error_naming_it(dump, run_import, damage, message):
+    path = write_bson(dump(), "crm_Accounts", companies(3))
+    data = path.read_bytes()
+    if "length" in message:  # the second document's length field
+        first = int.from_bytes(data[:4], "little")
+        data = data[:first] + b"\xff\xff\xff\x7f" + data[first + 4 :]
+    else:
+        data = damage(data)
+    path.write_bytes(data)
+    with pytest.raises(CommandError, match=message) as error:
+        run_import(path.parent)
+    assert "crm_Accounts.bson" in str(error.value)
+
+
+def test_a_corrupt_gzip_file_is_a_clear_error(dump, run_import) -> None:
+    folder = dump()
+    (folder / "crm_Accounts.bson.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(CommandError, match=r"crm_Accounts\.bson\.gz: cannot be read"):
+        run_import(folder)
+
+
+def test_a_document_the_database_refuses_fails_alone(dump, run_import, monkeypatch) -> None:
+    docs = companies(6)
+    bad = docs[3]["_id"]
+    spec = BY_COLLECTION["crm_Accounts"]
+
+    def convert(doc):
+        row = spec.convert(doc)
+        if doc.oid == str(bad):
+            row["annual_revenue"] = -1  # company_revenue_non_negative refuses it
+        return row
+
+    patched = Spec(**{**spec.__dict__, "convert": convert})
+    monkeypatch.setattr(
+        "migrations_mongo.pipeline.SPECS", [patched if s is spec else s for s in SPECS]
+    )
+    assert run_import(dump(crm_Accounts=docs)) == 2  # finished, with failed documents
+    assert Company.objects.count() == 5
+    failure = ImportIssue.objects.get(kind="failed")
+    assert failure.object_id == str(bad) and "company_revenue_non_negative" in failure.reason
+    assert failure.value["name"] == "Company 3"  # the whole document, so nothing is lost
+
+
+def test_a_live_server_is_read_through_the_driver_and_resumes_by_id(monkeypatch, settings):
+    client = mongomock.MongoClient()
+    monkeypatch.setattr(sources, "MongoClient", lambda *a, **kw: client)
+    db = client["nextcrm"]
+    first = companies(5)
+    db["crm_Accounts"].insert_many(first)
+    db["crm_Contacts"].insert_one(
+        {"_id": ObjectId(), "last_name": "Doe", "accountsIDs": first[0]["_id"]}
+    )
+    uri = "mongodb://reader:s3cret@db.example:27017/nextcrm"
+    call_command("migrate_from_mongo", mongo_uri=uri, quiet=True, error_log=os.devnull)
+    assert Company.objects.count() == 5
+    assert Contact.objects.get().company.legacy_id == str(first[0]["_id"])
+    # Documents added since are picked up after the last imported _id, the rest untouched.
+    db["crm_Accounts"].insert_many(companies(3))
+    call_command("migrate_from_mongo", mongo_uri=uri, quiet=True, error_log=os.devnull)
+    assert Company.objects.count() == 8
+    from migrations_mongo.models import CollectionState
+
+    state = CollectionState.objects.get(collection="crm_Accounts")
+    assert state.imported == 8 and "s3cret" not in state.source
+
+
+def test_a_live_uri_without_a_database_is_refused() -> None:
+    with pytest.raises(CommandError, match="names no database"):
+        call_command("migrate_from_mongo", mongo_uri="mongodb://localhost:27017/", quiet=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_kill_9_mid_import_then_run_again_gives_the_uninterrupted_result(
+    fresh_database_url, tmp_path
+) -> None:
+    from migrations_mongo.fakedump import generate_dump
+
+    folder = tmp_path / "nextcrm"
+    generate_dump(folder, contacts=1500, seed=3)
+    env = {**os.environ, "DATABASE_URL": fresh_database_url, "PYTHONUNBUFFERED": "1"}
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, timeout=300)
+    command = [
+        *manage,
+        "migrate_from_mongo",
+        "--dump",
+        str(folder),
+        "--batch-size",
+        "50",
+        "--quiet",
+        "--error-log",
+        str(tmp_path / "log.jsonl"),
+    ]
+    subprocess.run(command, env=env, timeout=300, check=False)
+    with psycopg.connect(fresh_database_url, autocommit=True) as conn:
+        uninterrupted = database_snapshot(conn.cursor())
+        wipe_import(conn.cursor())
+        process = subprocess.Popen(command, env=env)
+        deadline = time.monotonic() + 120
+        # Kill it inside the contacts, the biggest collection, at no particular batch boundary.
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT position FROM migrations_mongo_collectionstate "
+                "WHERE collection = 'crm_Contacts'"
+            ).fetchone()
+            if row and row[0] >= 300:
+                break
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        assert process.returncode == -signal.SIGKILL
+        partial = conn.execute("SELECT count(*) FROM crm_contact").fetchone()[0]
+        assert 0 < partial < 1500
+        subprocess.run(command, env=env, timeout=300, check=False)
+        assert database_snapshot(conn.cursor()) == uninterrupted
