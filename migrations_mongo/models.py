@@ -77,6 +77,10 @@ class Leftover(models.Model):
 
     class Meta:
         ordering = ["collection", "object_id"]
+        indexes = [
+            # Admin search and the validator's look-ups by ObjectId alone.
+            models.Index(fields=["object_id"], name="mongo_leftover_object_idx"),
+        ]
         constraints = [
             # One leftover row per source document; re-imports update it in place.
             models.UniqueConstraint(
