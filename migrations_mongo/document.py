@@ -35,6 +35,11 @@ NAMESPACE = uuid.UUID("6f0c1f5e-3b1a-4c8e-9a55-2f6b0c6a9d10")
 NOT_DATA = frozenset({"_id", "__v"})
 
 
+def article(noun: str) -> str:
+    """'an industry', 'a user': log lines are read by people."""
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
 def row_id(object_id: str, salt: str = "") -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"{object_id}{salt}")
 
@@ -167,7 +172,8 @@ class Doc:
         target = self.resolved[kind].get(oid) if oid else None
         if oid and target is None:
             self.kept[names[0]] = raw
-            self.warn(names[0], f"points at a {kind} that is not in the import; set to empty", raw)
+            missing = f"points at {article(kind)} that is not in the import; set to empty"
+            self.warn(names[0], missing, raw)
         return target
 
     def peek_ref(self, names: tuple[str, ...], kind: str) -> uuid.UUID | None:

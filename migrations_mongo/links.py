@@ -15,6 +15,7 @@ from django.db import connection
 
 from audit.bulk import audit_bulk_batch
 
+from .document import article
 from .mapping import KIND_TABLES, LINKS, Link
 
 CHUNK = 50_000
@@ -76,11 +77,11 @@ def _chunk(name: str, link: Link) -> int:
             "INSERT INTO migrations_mongo_importissue "
             "(collection, object_id, field, kind, reason, value, created_at) "
             "SELECT collection, CASE WHEN claimed_by_left THEN left_id ELSE right_id END, "
-            "%s, 'warning', %s || CASE WHEN left_pk IS NULL THEN %s ELSE %s END "
+            "%s, 'warning', 'links to ' || CASE WHEN left_pk IS NULL THEN %s ELSE %s END "
             "|| ' that is not in the import; link dropped', "
             "jsonb_build_object('left', left_id, 'right', right_id), now() "
             "FROM _mongo_links WHERE left_pk IS NULL OR right_pk IS NULL",
-            [name, "links to a ", link.left_kind, link.right_kind],
+            [name, article(link.left_kind), article(link.right_kind)],
         )
         cursor.execute(
             "DELETE FROM migrations_mongo_pendinglink WHERE link = %s AND id BETWEEN %s AND %s",

@@ -113,8 +113,22 @@ def _stage_positions(source: Source) -> dict[str, Any]:
         probability = raw.get("probability") if isinstance(raw.get("probability"), int) else 0
         return (probability, order if order is not None else 1 << 30, str(raw["_id"]))
 
-    ordered = sorted(docs, key=key)
-    return {"positions": {str(raw["_id"]): index for index, raw in enumerate(ordered)}}
+    from crm.models import Stage
+
+    # Stages already in the pipeline keep their place (a repeated run, or stages an admin
+    # added); new ones go after them, since positions are unique per pipeline.
+    existing = dict(
+        Stage.objects.filter(pipeline_id=PIPELINE_ID).values_list("legacy_id", "position")
+    )
+    next_free = max(existing.values(), default=-1) + 1
+    positions = {}
+    for raw in sorted(docs, key=key):
+        oid = str(raw["_id"])
+        if oid in existing:
+            positions[oid] = existing[oid]
+        else:
+            positions[oid], next_free = next_free, next_free + 1
+    return {"positions": positions}
 
 
 def stage(doc: Doc) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def wipe() -> None:
 @pytest.fixture
 def nextcrm(tmp_path: Path) -> Path:
     """A generated NextCRM dump with every collection and quirk (migrations_mongo.fakedump)."""
-    generate_dump(tmp_path / "nextcrm", contacts=60, seed=7)
+    generate_dump(tmp_path / "nextcrm", contacts=120, seed=7)
     return tmp_path / "nextcrm"
 
 
@@ -115,7 +115,7 @@ def test_each_batch_leaves_one_bulk_audit_entry_and_no_row_entries(nextcrm) -> N
     contacts = AuditEvent.objects.filter(
         action="bulk", snapshot__description="migrate_from_mongo: crm_Contacts"
     ).order_by("id")
-    assert contacts.count() == -(-60 // 7)  # one per batch of 7
+    assert contacts.count() == -(-120 // 7)  # one per batch of 7
     first = contacts[0].snapshot
     assert first["collection"] == "crm_Contacts" and first["count"] == 7
     assert first["first_id"] < first["last_id"] or first["first_id"] != first["last_id"]
