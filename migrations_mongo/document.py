@@ -108,6 +108,10 @@ class Doc:
     def take(self, *names: str) -> Any:
         """The first non-blank of these fields (a field and its older or misspelled twins,
         Q6/Q7). A twin holding a different value is kept in the leftovers, not dropped."""
+        if len(names) == 1:  # the common case, without the loop
+            self._used.add(names[0])
+            value = self.raw.get(names[0])
+            return None if convert.blank(value) else value
         self._used.update(names)
         chosen, chosen_name = None, ""
         for name in names:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -24,7 +25,16 @@ from .links import resolve_links
 from .mapping import SPECS, Spec
 from .models import Alias, CollectionState, ImportIssue, Leftover, PendingLink
 from .sources import Source, SourceError
-from .writer import BatchResult, Hook, _noop, import_batch, keep_batch
+from .writer import (
+    BatchResult,
+    Converted,
+    Hook,
+    _noop,
+    convert_batch,
+    import_batch,
+    keep_batch,
+    resolve,
+)
 
 
 class SourceChanged(SourceError):
@@ -108,15 +118,48 @@ class Importer:
         context = spec.prepare(self.source) if spec.prepare else {}
         total = self.source.count(spec.collection)
         position = state.position
-        with self._bar(spec.collection, total, position) as bar:
+        with (
+            self._bar(spec.collection, total, position) as bar,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="convert") as converter,
+        ):
+            pending: tuple[list[dict[str, Any]], int, Future[Converted]] | None = None
             for batch in self._batches(spec, state):
                 position += len(batch)
-                if spec.table:
-                    import_batch(spec, batch, context=context, position=position, hook=self.hook)
-                else:
+                if not spec.table:
                     keep_batch(spec, batch, position=position, keep=spec.keep_whole)
-                bar.update(len(batch))
+                    bar.update(len(batch))
+                    continue
+                # Two batches in flight: this one is converted in a worker thread (pure Python,
+                # references already resolved here) while the previous one is written, which
+                # waits on PostgreSQL with the GIL released, so both cores work. The writes and
+                # their order stay on this thread's one connection and transaction per batch.
+                future = converter.submit(
+                    convert_batch, spec, batch, resolve(spec, batch), context
+                )
+                if pending:
+                    self._write(spec, context, pending, bar)
+                pending = (batch, position, future)
+            if pending:
+                self._write(spec, context, pending, bar)
         CollectionState.objects.filter(pk=spec.collection).update(done=True)
+
+    def _write(
+        self,
+        spec: Spec,
+        context: dict[str, Any],
+        pending: tuple[list[dict[str, Any]], int, Future[Converted]],
+        bar: tqdm,
+    ) -> None:
+        batch, position, future = pending
+        import_batch(
+            spec,
+            batch,
+            context=context,
+            position=position,
+            hook=self.hook,
+            converted=future.result(),
+        )
+        bar.update(len(batch))
 
     def _batches(self, spec: Spec, state: CollectionState) -> Iterator[list[dict[str, Any]]]:
         documents = self.source.documents(

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from django.db import DatabaseError, connection, transaction
 
 from audit.bulk import audit_bulk_batch
@@ -25,6 +26,11 @@ from .mapping import KIND_TABLES, Spec
 
 ISSUE_COLUMNS = ("collection", "object_id", "field", "kind", "reason", "value", "created_at")
 LINK_COLUMNS = ("link", "left_id", "right_id", "collection", "claimed_by_left")
+# What a refused write raises: Django's wrapper, or psycopg's own error from a COPY (which goes
+# through the raw cursor, past Django's error translation).
+REFUSED = (DatabaseError, psycopg.Error)
+# Column types per table, read once per run (type oids do not change while it runs).
+_TYPES: dict[str, dict[str, int]] = {}
 
 
 @dataclass
@@ -60,8 +66,10 @@ def import_batch(
     context: dict[str, Any],
     position: int,
     hook: Hook = _noop,
+    converted: Converted | None = None,
 ) -> BatchResult:
-    """Import `docs` (the source's next batch, ending at `position`) and move the checkpoint."""
+    """Import `docs` (the source's next batch, ending at `position`) and move the checkpoint.
+    `converted` is the batch already converted (by the pipeline's worker thread)."""
     details = {
         "collection": spec.collection,
         "first_id": str(docs[0]["_id"]),
@@ -69,7 +77,8 @@ def import_batch(
         "count": len(docs),
     }
     with audit_bulk_batch(description=f"migrate_from_mongo: {spec.collection}", details=details):
-        converted = convert_batch(spec, docs, resolve(spec, docs), context)
+        if converted is None:
+            converted = convert_batch(spec, docs, resolve(spec, docs), context)
         hook("converted")
         written = _write(spec, converted)
         hook("rows")
@@ -158,12 +167,13 @@ def convert_batch(
 def _write(spec: Spec, converted: Converted) -> list[Doc]:
     """Write the rows; the documents whose rows are in (upserted, adopted or aliased)."""
     pairs = _adopt(spec, converted) if spec.adopt_on else converted.rows
-    merged = [doc for doc, _ in converted.rows if all(doc is not d for d, _ in pairs)]
+    kept = {id(doc) for doc, _ in pairs}
+    merged = [doc for doc, _ in converted.rows if id(doc) not in kept]
     try:
         with transaction.atomic():
             _write_rows(spec, pairs)
         return merged + [doc for doc, _ in pairs]
-    except DatabaseError:
+    except REFUSED:
         pass
     # One document at a time, so the one the database refuses fails alone.
     written = list(merged)
@@ -172,7 +182,7 @@ def _write(spec: Spec, converted: Converted) -> list[Doc]:
             with transaction.atomic():
                 _write_rows(spec, [(doc, row)])
             written.append(doc)
-        except DatabaseError as error:
+        except REFUSED as error:
             reason = f"refused by the database: {str(error).strip().splitlines()[0]}"
             converted.issues = [(oid, i) for oid, i in converted.issues if oid != doc.oid]
             converted.issues.append((doc.oid, Issue("", "failed", reason, to_json(doc.raw))))
@@ -193,6 +203,16 @@ def upsert(table: str, rows: Sequence[dict[str, Any]], *, insert_only: Sequence[
     """COPY rows into a temporary table, then INSERT ... ON CONFLICT (legacy_id) DO UPDATE
     only where something differs, keeping the existing row's id."""
     columns = list(rows[0])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {table} WHERE legacy_id = ANY(%s))",  # noqa: S608
+            [[row["legacy_id"] for row in rows]],
+        )
+        if not cursor.fetchone()[0]:
+            # None of these documents is in yet (a first import): straight COPY into the
+            # table, without the temporary table and the conflict checks.
+            _copy(cursor, table, columns, ([row[c] for c in columns] for row in rows))
+            return
     stage = f"_mongo_stage_{table}"
     updated = [c for c in columns if c not in ("id", "legacy_id", *insert_only)]
     column_list = ", ".join(columns)
@@ -216,12 +236,14 @@ def upsert(table: str, rows: Sequence[dict[str, Any]], *, insert_only: Sequence[
 
 def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """Binary COPY, typed from the table itself (so empty arrays and JSON need no guessing)."""
-    cursor.execute(
-        "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass "
-        "AND attnum > 0 AND NOT attisdropped",
-        [table],
-    )
-    types = dict(cursor.fetchall())
+    types = _TYPES.get(table)
+    if types is None:
+        cursor.execute(
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attnum > 0 AND NOT attisdropped",
+            [table],
+        )
+        types = _TYPES[table] = dict(cursor.fetchall())
     raw = cursor.cursor
     with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types([types[c] for c in columns])
