@@ -13,7 +13,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bson import ObjectId
+from bson import Decimal128, ObjectId
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 
@@ -105,7 +105,10 @@ def timestamp(value: Any) -> dt.datetime | None:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         # Epoch milliseconds (JavaScript's Date.now()); seconds would be before 1971.
-        return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+        try:
+            return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            raise Unconvertible("not a date in range") from None
     raise Unconvertible(f"expected a date, got {type(value).__name__}")
 
 
@@ -140,6 +143,8 @@ def decimal(value: Any, *, max_digits: int = 18, places: int = 2) -> Decimal | N
     """Money and revenue: numbers, or text such as "1,200,000", "12 000,50" or "$5000"."""
     if blank(value):
         return None
+    if isinstance(value, Decimal128):
+        value = value.to_decimal()
     if isinstance(value, bool):
         raise Unconvertible("expected a number, got a boolean")
     if isinstance(value, (int, float, Decimal)):
@@ -176,12 +181,28 @@ def integer(value: Any, *, minimum: int | None = 0, maximum: int = 2**31 - 1) ->
     """Whole numbers, also from text ("250"); ranges like "50-100" are refused, not guessed."""
     if blank(value):
         return None
-    number = decimal(value, places=0, max_digits=19) if not isinstance(value, int) else value
-    if isinstance(value, bool) or number is None:
+    if isinstance(value, bool):
         raise Unconvertible("expected a whole number")
-    if isinstance(value, float) and not value.is_integer():
-        raise Unconvertible("not a whole number")
-    number = int(number)
+    if isinstance(value, Decimal128):
+        value = str(value.to_decimal())
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise Unconvertible("not a whole number")
+        number = int(value)
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, str):
+        # The sign first: decimal() refuses negatives (money), positions may be negative.
+        text_value = value.strip()
+        negative = text_value.startswith("-")
+        parsed = decimal(text_value.lstrip("-"), max_digits=21)
+        if parsed is None:
+            raise Unconvertible("expected a whole number")
+        if parsed != parsed.to_integral_value():
+            raise Unconvertible("not a whole number")
+        number = -int(parsed) if negative else int(parsed)
+    else:
+        raise Unconvertible(f"expected a whole number, got {type(value).__name__}")
     if (minimum is not None and number < minimum) or number > maximum:
         raise Unconvertible("out of range")
     return number

@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 import bson
-from bson.codec_options import CodecOptions
+from bson.codec_options import CodecOptions, DatetimeConversion
 from bson.errors import BSONError
 from pymongo import MongoClient  # tests swap in mongomock's client here, the driver boundary
 from pymongo.uri_parser import parse_uri
 
-CODEC = CodecOptions(tz_aware=True)
+# DATETIME_AUTO: a date outside Python's range (JavaScript dates reach year 275760) decodes as
+# DatetimeMS instead of stopping the run; the conversion then keeps it in the leftovers.
+CODEC = CodecOptions(tz_aware=True, datetime_conversion=DatetimeConversion.DATETIME_AUTO)
 _LENGTH = struct.Struct("<i")
 # Largest BSON document MongoDB stores (16 MiB) plus slack: a larger length is corruption.
 _MAX_DOCUMENT = 48 * 1024 * 1024
@@ -145,7 +147,12 @@ class LiveSource:
         name = database or parsed.get("database") or ""
         if not name:
             raise SourceError("--mongo-uri names no database (mongodb://host/<database>)")
-        self.client = MongoClient(uri, tz_aware=True, readPreference="secondaryPreferred")
+        self.client = MongoClient(
+            uri,
+            tz_aware=True,
+            datetime_conversion="DATETIME_AUTO",
+            readPreference="secondaryPreferred",
+        )
         self.db = self.client[name]
         hosts = ",".join(f"{host}:{port}" for host, port in parsed.get("nodelist", []))
         # Never the password: this string is stored in the checkpoints and printed.

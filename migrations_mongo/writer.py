@@ -232,6 +232,14 @@ def upsert(table: str, rows: Sequence[dict[str, Any]], *, insert_only: Sequence[
             f"ON CONFLICT (legacy_id) DO UPDATE SET {assignments} "
             f"WHERE ({mine}) IS DISTINCT FROM ({theirs})"
         )
+        if "updated_at" in columns:
+            # A changed row whose source updatedAt did not move got statement_timestamp() from
+            # the touch_updated_at trigger; the import keeps the source's time, so put it back
+            # (an update of updated_at alone, which the trigger leaves as written).
+            cursor.execute(
+                f"UPDATE {table} t SET updated_at = s.updated_at FROM {stage} s "  # noqa: S608
+                "WHERE t.legacy_id = s.legacy_id AND t.updated_at IS DISTINCT FROM s.updated_at"
+            )
 
 
 def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

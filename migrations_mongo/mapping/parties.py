@@ -130,6 +130,9 @@ def contact(doc: Doc) -> dict[str, Any]:
     if isinstance(notes, str):
         notes = [notes]
     if isinstance(notes, list):
+        not_text = [body for body in notes if not isinstance(body, str)]
+        if not_text:
+            doc.lossy("notes", not_text, "entries that are not text")
         for index, body in enumerate(notes):
             if not isinstance(body, str) or not body.strip():
                 continue
