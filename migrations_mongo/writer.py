@@ -329,6 +329,17 @@ def _upsert_leftovers(collection: str, items: Sequence[tuple[str, dict[str, Any]
     with connection.cursor() as cursor:
         if kept:
             cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM migrations_mongo_leftover WHERE collection = %s "
+                "AND object_id = ANY(%s))",
+                [collection, [oid for _, oid, _ in kept]],
+            )
+            if not cursor.fetchone()[0]:  # a first import: straight COPY, as for the rows
+                _copy(
+                    cursor, "migrations_mongo_leftover", ("collection", "object_id", "data"), kept
+                )
+                kept = []
+        if kept:
+            cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS _mongo_stage_leftover AS "
                 "SELECT collection, object_id, data FROM migrations_mongo_leftover WITH NO DATA"
             )
