@@ -43,4 +43,5 @@ MASK = "[masked]"
 SECRET_COMMAND_OPTIONS: dict[str, tuple[str, ...]] = {
     # `--mongo-uri mongodb://user:password@host/db` (the MongoDB import, issue 6).
     "migrate_from_mongo": ("mongo_uri",),
+    "validate_mongo_migration": ("mongo_uri",),
 }

@@ -13,7 +13,7 @@ import os
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import bson
 from bson.codec_options import CodecOptions, DatetimeConversion
@@ -23,6 +23,9 @@ from pymongo.uri_parser import parse_uri
 
 # DATETIME_AUTO: a date outside Python's range (JavaScript dates reach year 275760) decodes as
 # DatetimeMS instead of stopping the run; the conversion then keeps it in the leftovers.
+if TYPE_CHECKING:
+    from django.core.management.base import CommandParser
+
 CODEC = CodecOptions(tz_aware=True, datetime_conversion=DatetimeConversion.DATETIME_AUTO)
 _LENGTH = struct.Struct("<i")
 # Largest BSON document MongoDB stores (16 MiB) plus slack: a larger length is corruption.
@@ -179,3 +182,18 @@ class LiveSource:
             yield from cursor
         finally:
             cursor.close()
+
+
+def add_source_arguments(parser: CommandParser, *, dump_help: str) -> None:
+    """--dump or --mongo-uri (and --database): the source options both commands take."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dump", help=dump_help)
+    source.add_argument("--mongo-uri", help="mongodb://user:pass@host/database (read only).")
+    parser.add_argument("--database", default="", help="Database name, if not in the URI.")
+
+
+def source_from_options(options: dict[str, Any]) -> Source:
+    """The source those options name; SourceError if it cannot be opened."""
+    if options["dump"]:
+        return DumpSource(options["dump"])
+    return LiveSource(options["mongo_uri"], options["database"])

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from migrations_mongo.pipeline import Importer, Report, write_error_log
-from migrations_mongo.sources import DumpSource, LiveSource, SourceError
+from migrations_mongo.sources import SourceError, add_source_arguments, source_from_options
 
 # Exit codes: 0 everything imported (warnings are in the log); 1 the run stopped (bad source,
 # unreachable server: fix it and run again, it resumes); 2 it finished but documents failed.
@@ -23,10 +23,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        source = parser.add_mutually_exclusive_group(required=True)
-        source.add_argument("--dump", help="A mongodump output folder (.bson or .bson.gz files).")
-        source.add_argument("--mongo-uri", help="mongodb://user:pass@host/database (read only).")
-        parser.add_argument("--database", default="", help="Database name, if not in the URI.")
+        add_source_arguments(
+            parser, dump_help="A mongodump output folder (.bson or .bson.gz files)."
+        )
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument(
             "--resume",
@@ -52,11 +51,7 @@ class Command(BaseCommand):
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
         try:
-            source = (
-                DumpSource(options["dump"])
-                if options["dump"]
-                else LiveSource(options["mongo_uri"], options["database"])
-            )
+            source = source_from_options(options)
             importer = Importer(
                 source,
                 batch_size=options["batch_size"],

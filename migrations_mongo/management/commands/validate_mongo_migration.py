@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from migrations_mongo.sources import DumpSource, LiveSource, SourceError
+from migrations_mongo.sources import SourceError, add_source_arguments, source_from_options
 from migrations_mongo.validate import validate
 
 
@@ -22,10 +22,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        source = parser.add_mutually_exclusive_group(required=True)
-        source.add_argument("--dump", help="The mongodump output folder that was imported.")
-        source.add_argument("--mongo-uri", help="mongodb://user:pass@host/database (read only).")
-        parser.add_argument("--database", default="", help="Database name, if not in the URI.")
+        add_source_arguments(parser, dump_help="The mongodump output folder that was imported.")
         parser.add_argument(
             "--sample",
             type=int,
@@ -51,11 +48,7 @@ class Command(BaseCommand):
         )
         quiet = options["verbosity"] == 0
         try:
-            source = (
-                DumpSource(options["dump"])
-                if options["dump"]
-                else LiveSource(options["mongo_uri"], options["database"])
-            )
+            source = source_from_options(options)
             report = validate(
                 source, sample=options["sample"], seed=seed, progress=None if quiet else sys.stderr
             )
