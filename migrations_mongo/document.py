@@ -220,6 +220,12 @@ class Doc:
 
     def leftovers(self) -> dict[str, Any]:
         """Fields no mapping read, and values kept because they did not fit."""
+        text = self.leftovers_json()
+        return json.loads(text) if text else {}
+
+    def leftovers_json(self) -> str:
+        """The leftovers as extended JSON text ("" when there are none): what the writer
+        stores, without a round trip through Python objects for every document."""
         rest = {k: v for k, v in self.raw.items() if k not in self._used}
         rest.update(self.kept)
-        return to_json(rest) if rest else {}
+        return json_util.dumps(rest, json_options=_JSON) if rest else ""

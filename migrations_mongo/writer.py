@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 from django.db import DatabaseError, connection, transaction
+from psycopg.types.json import Jsonb
 
 from audit.bulk import audit_bulk_batch
 
@@ -320,12 +321,20 @@ def _write_links(docs: Iterable[Doc]) -> None:
 
 
 def _write_leftovers(collection: str, docs: Iterable[Doc]) -> None:
-    _upsert_leftovers(collection, [(doc.oid, doc.leftovers()) for doc in docs])
+    # Already JSON text: handed to COPY as it is (the identity `dumps`), not parsed and
+    # serialised again.
+    _upsert_leftovers(
+        collection, [(doc.oid, Jsonb(doc.leftovers_json(), dumps=_as_is)) for doc in docs]
+    )
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 def _upsert_leftovers(collection: str, items: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    kept = [(collection, oid, data) for oid, data in items if data]
-    empty = [oid for oid, data in items if not data]
+    kept = [(collection, oid, data) for oid, data in items if _present(data)]
+    empty = [oid for oid, data in items if not _present(data)]
     with connection.cursor() as cursor:
         if kept:
             cursor.execute(
@@ -358,6 +367,10 @@ def _upsert_leftovers(collection: str, items: Sequence[tuple[str, dict[str, Any]
                 "AND object_id = ANY(%s)",
                 [collection, empty],
             )
+
+
+def _present(data: Any) -> bool:
+    return bool(data.obj if isinstance(data, Jsonb) else data)
 
 
 def _write_issues(collection: str, issues: Sequence[tuple[str, Issue]]) -> None:
