@@ -51,6 +51,11 @@ class Command(BaseCommand):
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
         try:
+            # Checked before the run, not after an hour of importing.
+            Path(options["error_log"]).open("a", encoding="utf-8").close()
+        except OSError as error:
+            raise CommandError(f"--error-log {options['error_log']}: {error}") from error
+        try:
             source = source_from_options(options)
             importer = Importer(
                 source,
