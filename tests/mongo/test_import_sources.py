@@ -119,7 +119,12 @@ def test_a_live_server_is_read_through_the_driver_and_resumes_by_id(monkeypatch,
 
 def test_a_live_uri_without_a_database_is_refused() -> None:
     with pytest.raises(CommandError, match="names no database"):
-        call_command("migrate_from_mongo", mongo_uri="mongodb://localhost:27017/", quiet=True)
+        call_command(
+            "migrate_from_mongo",
+            mongo_uri="mongodb://localhost:27017/",
+            quiet=True,
+            error_log=os.devnull,
+        )
 
 
 @pytest.mark.django_db(transaction=True)
