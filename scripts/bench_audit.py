@@ -39,6 +39,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.benchlib.database import BackendClock  # noqa: E402 (after the path is set)
+
 AUDIT_TRIGGERS = ("audit_insert", "audit_update", "audit_delete")
 ROW_TRIGGERS = {
     "INSERT": "bench_row_insert",
@@ -79,23 +81,6 @@ def _use(variant: str) -> None:
             f"ALTER TABLE crm_contact {toggle(AUDIT_TRIGGERS, variant == 'statement')}, "
             f"{toggle(list(ROW_TRIGGERS.values()), variant == 'row')}"
         )
-
-
-class BackendClock:
-    """CPU seconds the PostgreSQL backend of this connection has used (None if not local)."""
-
-    def __init__(self) -> None:
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            self.path = Path(f"/proc/{cursor.fetchone()[0]}/schedstat")
-
-    def read(self) -> float | None:
-        try:
-            return int(self.path.read_text().split()[0]) / 1e9
-        except OSError:
-            return None
 
 
 def _contacts(n: int, owner: Any, tag: str) -> list[Any]:

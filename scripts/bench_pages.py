@@ -28,7 +28,6 @@ Targets (issue #8): p95 under 50 ms per page, dashboard and board under 100 ms.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -38,7 +37,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -54,6 +52,7 @@ from scripts.benchlib.client import (  # noqa: E402 (after the path is set)
     deep_page_url,
     measure,
 )
+from scripts.benchlib.database import django_database  # noqa: E402
 from scripts.benchlib.hygiene import Hygiene, hygiene  # noqa: E402
 from scripts.benchlib.server import gunicorn  # noqa: E402
 
@@ -205,28 +204,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-@contextlib.contextmanager
-def _database(url: str | None) -> Iterator[None]:
-    """Django on a seeded scratch database (dropped afterwards), or on `url` as it is."""
-    if not url:
-        from config.localdb import scratch_django
-
-        with scratch_django():
-            yield
-        return
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-    try:
-        yield
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
@@ -236,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_term)
     os.environ.setdefault("MINICRM_ENV", "development")
     os.environ["DEBUG"] = "false"  # in-process hygiene runs like the server
-    with _database(args.database_url):
+    with django_database(args.database_url):
         from django.core.management import call_command
 
         from crm import scale

@@ -1,2 +1,2 @@
-"""Pieces of the page benchmark (scripts/bench_pages.py): the gunicorn it starts, the HTTP
-client that times pages, and the query-hygiene check."""
+"""Pieces of the benchmarks in scripts/: the gunicorn they start, the HTTP client that times
+pages, query hygiene, the database side (database.py), load runs and the reports they print."""
