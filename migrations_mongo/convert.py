@@ -279,15 +279,29 @@ def object_id(value: Any) -> str | None:
 
 def object_ids(value: Any) -> list[str]:
     """The references of an ObjectId array, in order, each once; invalid entries raise."""
+    valid, invalid = split_object_ids(value)
+    if invalid:
+        raise Unconvertible("not an ObjectId")
+    return valid
+
+
+def split_object_ids(value: Any) -> tuple[list[str], list[Any]]:
+    """An ObjectId array's valid references (in order, each once) and its invalid entries, so
+    that one bad entry costs only itself."""
     if blank(value):
-        return []
+        return [], []
     items = value if isinstance(value, list) else [value]
     seen: dict[str, None] = {}
+    invalid = []
     for item in items:
-        converted = object_id(item)
+        try:
+            converted = object_id(item)
+        except Unconvertible:
+            invalid.append(item)
+            continue
         if converted:
             seen.setdefault(converted, None)
-    return list(seen)
+    return list(seen), invalid
 
 
 def string_list(value: Any, *, max_length: int) -> list[str]:

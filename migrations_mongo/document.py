@@ -36,8 +36,9 @@ NOT_DATA = frozenset({"_id", "__v"})
 
 
 def article(noun: str) -> str:
-    """'an industry', 'a user': log lines are read by people."""
-    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+    """'an industry', 'a user': log lines are read by people. By sound, not spelling: the one
+    kind starting with a u (mapping.spec.KIND_TABLES) is "user", which takes "a"."""
+    return f"{'an' if noun[0] in 'aeio' else 'a'} {noun}"
 
 
 def row_id(object_id: str, salt: str = "") -> uuid.UUID:
@@ -155,30 +156,63 @@ class Doc:
     def warn(self, name: str, reason: str, value: Any = None) -> None:
         self.issues.append(Issue(name, "warning", reason, to_json(value)))
 
-    def ref(self, names: str | tuple[str, ...], kind: str) -> uuid.UUID | None:
-        """The row id a reference points at, or None (logged, raw value kept) when it points
-        at nothing that was imported: Mongo has no foreign keys, so references dangle (Q5)."""
+    def ref(
+        self,
+        names: str | tuple[str, ...],
+        kind: str,
+        *,
+        fallback: tuple[str, uuid.UUID | None] = ("", None),
+    ) -> uuid.UUID | None:
+        """The row id a reference points at: the first of a field and its twins (Q6/Q7) that
+        points at an imported row, else `fallback` ((field, row id) of a reference read before),
+        else None. Mongo has no foreign keys, so references dangle (Q5): a twin that points at
+        nothing imported is logged and its raw value kept in the leftovers."""
         names = (names,) if isinstance(names, str) else names
         self._check_declared(names, kind)
-        raw = self.take(*names)
-        if raw is None:
-            return None
-        if isinstance(raw, list):
-            # crm_Contacts.accountsIDs was briefly an array (Q1): the first entry is the link.
-            if len(raw) > 1:
-                self.kept[names[0]] = raw
-            raw = raw[0]
-        try:
-            oid = convert.object_id(raw)
-        except Unconvertible as error:
-            self.lossy(names[0], raw, str(error))
-            return None
-        target = self.resolved[kind].get(oid) if oid else None
-        if oid and target is None:
-            self.kept[names[0]] = raw
-            missing = f"points at {article(kind)} that is not in the import; set to empty"
-            self.warn(names[0], missing, raw)
+        self._used.update(names)
+        target, used, chosen = None, "", None
+        dangling: list[tuple[str, Any]] = []
+        for name in names:
+            value = self.raw.get(name)
+            if convert.blank(value):
+                continue
+            if target is not None:
+                if value != chosen:  # a twin holding another value is kept, as take() does
+                    self.kept[name] = value
+                continue
+            oid = self._reference(name, value)
+            if oid is None:
+                continue
+            target = self.resolved[kind].get(oid)
+            if target is None:
+                self.kept[name] = value
+                dangling.append((name, value))
+            else:
+                used, chosen = name, value
+        if target is None and fallback[1] is not None:
+            used, target = fallback
+        # Logged once the outcome is known, so the line says what the row got instead.
+        outcome = f"{used} used instead" if target is not None else "set to empty"
+        for name, value in dangling:
+            missing = f"points at {article(kind)} that is not in the import; {outcome}"
+            self.warn(name, missing, value)
         return target
+
+    def _reference(self, name: str, value: Any) -> str | None:
+        """The ObjectId a reference field holds. crm_Contacts.accountsIDs was briefly an array
+        (Q1): its first entry is the link, the array is kept whole, and an entry that is not an
+        ObjectId is dropped from it and logged."""
+        valid, invalid = convert.split_object_ids(value)
+        if not isinstance(value, list):
+            if invalid:
+                self.lossy(name, value, "not an ObjectId")
+        elif len(value) > 1 or invalid:
+            self.kept[name] = value  # the entries after the link have no column
+            if invalid:
+                self.warn(
+                    name, "entries that are not ObjectIds left out; kept in the leftovers", invalid
+                )
+        return valid[0] if valid else None
 
     def peek_ref(self, names: tuple[str, ...], kind: str) -> uuid.UUID | None:
         """Where a reference points, without reading the field (it stays in the leftovers)."""

@@ -85,8 +85,13 @@ class DumpSource:
         return sorted(self._files)
 
     def identity(self, collection: str) -> str:
+        """The file, its size and its modification time: a dump replaced by another of the
+        same size still differs in mtime, and resuming into it would skip the wrong documents."""
         path = self._files.get(collection)
-        return f"{path} ({path.stat().st_size} bytes)" if path else f"{self.folder} (absent)"
+        if path is None:
+            return f"{self.folder} (absent)"
+        stat = path.stat()
+        return f"{path} ({stat.st_size} bytes, mtime_ns {stat.st_mtime_ns})"
 
     def count(self, collection: str) -> int:
         return sum(1 for _ in self._raw(collection))

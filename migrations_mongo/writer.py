@@ -118,10 +118,10 @@ def resolve(spec: Spec, docs: Iterable[dict[str, Any]]) -> Resolved:
     wanted: dict[str, set[str]] = {}
     for raw in docs:
         for name, kind in spec.refs.items():
-            try:
-                wanted.setdefault(kind, set()).update(convert.object_ids(raw.get(name)))
-            except convert.Unconvertible:
-                continue  # reported when the document is converted
+            # An entry that is not an ObjectId is left out (and logged when the document is
+            # converted); the field's other entries are still looked up.
+            valid, _invalid = convert.split_object_ids(raw.get(name))
+            wanted.setdefault(kind, set()).update(valid)
     by_kind: dict[str, dict[str, Any]] = {}
     with connection.cursor() as cursor:
         for kind, ids in wanted.items():

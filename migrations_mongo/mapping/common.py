@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from migrations_mongo import convert
@@ -26,14 +27,17 @@ def record(
     created: tuple[str, ...] = ("createdAt",),
     updated: tuple[str, ...] = ("updatedAt",),
     customizable: bool = True,
+    owner_fallback: tuple[str, uuid.UUID | None] = ("", None),
 ) -> dict[str, Any]:
     """The OwnedRecord columns. NextCRM showed every record to every user; minicrm shares a
-    record with its owner's team, the nearest equivalent (docs/migrating-from-mongodb.md)."""
+    record with its owner's team, the nearest equivalent (docs/migrating-from-mongodb.md).
+    `owner_fallback` is (field, row id) of a user reference the mapping read already, the
+    owner when none of `owner` resolves."""
     created_at, updated_at = times(doc, created, updated)
     row: dict[str, Any] = {
         "id": doc.id,
         "legacy_id": doc.oid,
-        "owner_id": doc.ref(owner, "user"),
+        "owner_id": doc.ref(owner, "user", fallback=owner_fallback),
         "created_at": created_at,
         "updated_at": updated_at,
     }

@@ -103,8 +103,8 @@ def ensure_pipeline() -> None:
 
 
 def _stage_positions(source: Source) -> dict[str, Any]:
-    """Positions in NextCRM's order: `order` where set (the seed sets it on two stages only),
-    then by probability, as the NextCRM board shows them."""
+    """Positions in NextCRM's order, as its board shows them: by probability, then by `order`
+    where set (the seed sets it on two stages only; unset sorts last), then by ObjectId."""
     ensure_pipeline()
     docs = list(source.documents("crm_Opportunities_Sales_Stages"))
 
