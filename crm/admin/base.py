@@ -24,6 +24,7 @@ from django.http import HttpRequest
 from django.utils.text import smart_split, unescape_string_literal
 
 from audit.admin import AuditHistoryAdminMixin
+from audit.admin import ReadOnlyAdminMixin as ReadOnlyAdminMixin  # shared here; see its docstring
 from crm.custom_fields import definitions_for
 from crm.forms import CustomFieldsFormMixin, custom_field_name
 from crm.pagination import EstimatedCountPaginator
