@@ -76,3 +76,21 @@ def choice(
 
 def tags(doc: Doc, *names: str) -> list[str]:
     return doc.get(names, convert.string_list, max_length=60, default=[])
+
+
+def campaigns_by_name(_source: object) -> dict[str, Any]:
+    """Context for mappings that name campaigns (`campaign_named`): each campaign's id by name,
+    read once per run, after the campaigns are imported."""
+    from crm.models import Campaign
+
+    return {"campaigns": dict(Campaign.objects.values_list("name", "id"))}
+
+
+def campaign_named(doc: Doc, name: str = "campaign") -> uuid.UUID | None:
+    """A campaign given by its name (leads; opportunities before 2023-07-22, Q1); a name no
+    campaign has is logged and kept in the leftovers."""
+    value = doc.take(name)
+    found = doc.context["campaigns"].get(value.strip()) if isinstance(value, str) else None
+    if value is not None and found is None:
+        doc.lossy(name, value, "no campaign of that name")
+    return found

@@ -10,7 +10,7 @@ from migrations_mongo import convert
 from migrations_mongo.document import Doc, Skip
 from migrations_mongo.sources import Source
 
-from .common import choice, record, required_text, tags
+from .common import campaign_named, campaigns_by_name, choice, record, required_text, tags
 from .people import PIPELINE_ID
 from .spec import Spec
 
@@ -44,14 +44,14 @@ def _currency(doc: Doc, *names: str) -> str:
     return doc.get(names, convert.currency, default=settings.DEFAULT_CURRENCY)
 
 
-def deal_context(_source: Source) -> dict[str, Any]:
-    from crm.models import Campaign, Stage
+def deal_context(source: Source) -> dict[str, Any]:
+    from crm.models import Stage
 
     stages = list(Stage.objects.filter(pipeline_id=PIPELINE_ID).order_by("position"))
     return {
         "stages": {s.id: s for s in stages},
         "first_stage": stages[0].id if stages else None,
-        "campaigns": dict(Campaign.objects.values_list("name", "id")),
+        **campaigns_by_name(source),
     }
 
 
@@ -115,12 +115,7 @@ def deal(doc: Doc) -> dict[str, Any]:
 def _campaign(doc: Doc) -> Any:
     raw = doc.raw.get("campaign")
     if isinstance(raw, str) and not convert.ObjectId.is_valid(raw):
-        # A plain name before 2023-07-22 (Q1).
-        doc.take("campaign")
-        found = doc.context["campaigns"].get(raw.strip())
-        if found is None:
-            doc.lossy("campaign", raw, "no campaign of that name")
-        return found
+        return campaign_named(doc)  # a plain name before 2023-07-22 (Q1)
     return doc.ref("campaign", "campaign")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from migrations_mongo import convert
 from migrations_mongo.document import Doc, row_id
 
-from .common import choice, record, required_text, tags
+from .common import campaign_named, campaigns_by_name, choice, record, required_text, tags
 from .spec import Spec
 
 COMPANY_TYPES = {
@@ -158,12 +158,7 @@ def contact(doc: Doc) -> dict[str, Any]:
 
 def lead(doc: Doc) -> dict[str, Any]:
     row = record(doc, created=("createdAt", "date_created"), updated=("updatedAt", "date_modify"))
-    campaign = doc.take("campaign")  # a plain name here, unlike on opportunities (section 5.1)
-    campaign_id = (
-        doc.context["campaigns"].get(campaign.strip()) if isinstance(campaign, str) else None
-    )
-    if campaign is not None and campaign_id is None:
-        doc.lossy("campaign", campaign, "no campaign of that name")
+    campaign_id = campaign_named(doc)  # a plain name here, unlike on opportunities (section 5.1)
     row.update(
         {
             "first_name": doc.text("firstName", max_length=120),
@@ -186,12 +181,6 @@ def lead(doc: Doc) -> dict[str, Any]:
     )
     doc.link("documentsIDs", "document_leads", owner_side=False)
     return row
-
-
-def campaigns_by_name(_source: object) -> dict[str, Any]:
-    from crm.models import Campaign
-
-    return {"campaigns": dict(Campaign.objects.values_list("name", "id"))}
 
 
 SPECS = [
