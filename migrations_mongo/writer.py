@@ -201,45 +201,65 @@ def _write_rows(spec: Spec, pairs: Sequence[tuple[Doc, dict[str, Any]]]) -> None
 
 
 def upsert(table: str, rows: Sequence[dict[str, Any]], *, insert_only: Sequence[str] = ()) -> None:
-    """COPY rows into a temporary table, then INSERT ... ON CONFLICT (legacy_id) DO UPDATE
-    only where something differs, keeping the existing row's id."""
+    """Rows keyed on legacy_id (see `_merge`); an existing row keeps its id and the
+    `insert_only` columns."""
     columns = list(rows[0])
+    values = [[row[c] for c in columns] for row in rows]
+    _merge(table, columns, values, conflict=("legacy_id",), keep=("id", *insert_only))
+
+
+def _merge(
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    conflict: Sequence[str],
+    keep: Sequence[str] = (),
+) -> None:
+    """Insert or update `rows` (values in `columns` order) on the unique `conflict` columns.
+
+    None of them in the table yet (a first import): one binary COPY straight into it, without a
+    temporary table and conflict checks. Otherwise COPY into a temporary table, then INSERT ...
+    ON CONFLICT DO UPDATE only where something differs, so importing an unchanged document again
+    writes nothing; `keep` columns of an existing row are left as they are."""
+    positions = [columns.index(c) for c in conflict]
     with connection.cursor() as cursor:
+        # Each key column against its own values: for a composite key a superset of the rows'
+        # keys, so a false "exists" only costs the staged path, never a wrong write.
+        matches = " AND ".join(f"{c} = ANY(%s)" for c in conflict)
         cursor.execute(
-            f"SELECT EXISTS (SELECT 1 FROM {table} WHERE legacy_id = ANY(%s))",  # noqa: S608
-            [[row["legacy_id"] for row in rows]],
+            f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {matches})",  # noqa: S608
+            [list({row[i] for row in rows}) for i in positions],
         )
         if not cursor.fetchone()[0]:
-            # None of these documents is in yet (a first import): straight COPY into the
-            # table, without the temporary table and the conflict checks.
-            _copy(cursor, table, columns, ([row[c] for c in columns] for row in rows))
+            _copy(cursor, table, columns, rows)
             return
-    stage = f"_mongo_stage_{table}"
-    updated = [c for c in columns if c not in ("id", "legacy_id", *insert_only)]
-    column_list = ", ".join(columns)
-    with connection.cursor() as cursor:
+        stage = f"_mongo_stage_{table}"
+        column_list = ", ".join(columns)
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS "  # noqa: S608
             f"SELECT {column_list} FROM {table} WITH NO DATA"
         )
         cursor.execute(f"TRUNCATE {stage}")
-        _copy(cursor, stage, columns, ([row[c] for c in columns] for row in rows))
+        _copy(cursor, stage, columns, rows)
+        updated = [c for c in columns if c not in (*conflict, *keep)]
         assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in updated)
         mine = ", ".join(f"t.{c}" for c in updated)
         theirs = ", ".join(f"EXCLUDED.{c}" for c in updated)
         cursor.execute(
             f"INSERT INTO {table} AS t ({column_list}) "  # noqa: S608
             f"SELECT {column_list} FROM {stage} "
-            f"ON CONFLICT (legacy_id) DO UPDATE SET {assignments} "
+            f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {assignments} "
             f"WHERE ({mine}) IS DISTINCT FROM ({theirs})"
         )
         if "updated_at" in columns:
             # A changed row whose source updatedAt did not move got statement_timestamp() from
             # the touch_updated_at trigger; the import keeps the source's time, so put it back
             # (an update of updated_at alone, which the trigger leaves as written).
+            same_key = " AND ".join(f"t.{c} = s.{c}" for c in conflict)
             cursor.execute(
                 f"UPDATE {table} t SET updated_at = s.updated_at FROM {stage} s "  # noqa: S608
-                "WHERE t.legacy_id = s.legacy_id AND t.updated_at IS DISTINCT FROM s.updated_at"
+                f"WHERE {same_key} AND t.updated_at IS DISTINCT FROM s.updated_at"
             )
 
 
@@ -335,33 +355,16 @@ def _as_is(text: str) -> str:
 def _upsert_leftovers(collection: str, items: Sequence[tuple[str, dict[str, Any]]]) -> None:
     kept = [(collection, oid, data) for oid, data in items if _present(data)]
     empty = [oid for oid, data in items if not _present(data)]
-    with connection.cursor() as cursor:
-        if kept:
-            cursor.execute(
-                "SELECT EXISTS (SELECT 1 FROM migrations_mongo_leftover WHERE collection = %s "
-                "AND object_id = ANY(%s))",
-                [collection, [oid for _, oid, _ in kept]],
-            )
-            if not cursor.fetchone()[0]:  # a first import: straight COPY, as for the rows
-                _copy(
-                    cursor, "migrations_mongo_leftover", ("collection", "object_id", "data"), kept
-                )
-                kept = []
-        if kept:
-            cursor.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS _mongo_stage_leftover AS "
-                "SELECT collection, object_id, data FROM migrations_mongo_leftover WITH NO DATA"
-            )
-            cursor.execute("TRUNCATE _mongo_stage_leftover")
-            _copy(cursor, "_mongo_stage_leftover", ("collection", "object_id", "data"), kept)
-            cursor.execute(
-                "INSERT INTO migrations_mongo_leftover AS t (collection, object_id, data) "
-                "SELECT collection, object_id, data FROM _mongo_stage_leftover "
-                "ON CONFLICT (collection, object_id) DO UPDATE SET data = EXCLUDED.data "
-                "WHERE t.data IS DISTINCT FROM EXCLUDED.data"
-            )
-        if empty:
-            # A document imported again without leftovers (its source was fixed) keeps none.
+    if kept:
+        _merge(
+            "migrations_mongo_leftover",
+            ("collection", "object_id", "data"),
+            kept,
+            conflict=("collection", "object_id"),
+        )
+    if empty:
+        # A document imported again without leftovers (its source was fixed) keeps none.
+        with connection.cursor() as cursor:
             cursor.execute(
                 "DELETE FROM migrations_mongo_leftover WHERE collection = %s "
                 "AND object_id = ANY(%s)",
