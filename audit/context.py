@@ -155,3 +155,18 @@ def audit_context(source: ContextSource) -> Iterator[None]:
             yield
     finally:
         _current.reset(token)
+
+
+@contextmanager
+def audit_context_with(**extra: Any) -> Iterator[None]:
+    """The active context plus `extra` keys (the innermost wins on a clash), for one part of
+    a request or command that the log should single out: a CSV import's writes carry
+    `csv_import`, so undo finds them and the history says which import changed a record."""
+    outer = _current.get()
+
+    def merged() -> dict[str, Any]:
+        base = (outer() if callable(outer) else outer) or {}
+        return {**base, **extra}
+
+    with audit_context(merged):
+        yield

@@ -217,6 +217,8 @@ CUSTOM_FIELDS_MAX_BYTES = env.int("CUSTOM_FIELDS_MAX_BYTES", default=16_384)
 # from the browser's word). Files live under MEDIA_ROOT and are served only through a view
 # that checks the user may see the document.
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=25 * 1024 * 1024)
+# The largest CSV the import wizard accepts (the import_csv command has no limit).
+CSV_IMPORT_MAX_BYTES = env.int("CSV_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="USD")
 # List pages and admin estimate counts above this many rows instead of running COUNT(*).
 ESTIMATED_COUNT_THRESHOLD = env.int("ESTIMATED_COUNT_THRESHOLD", default=1_000)

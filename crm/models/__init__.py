@@ -3,6 +3,7 @@
 from .base import CustomizableRecord, Lookup, OwnedRecord
 from .custom_fields import CustomFieldDefinition
 from .deals import Contract, Deal, Invoice
+from .imports import ImportMapping, ImportRow, ImportRun
 from .lookups import Campaign, DealType, DocumentType, Industry, Pipeline, Stage
 from .parties import Company, Contact, Lead
 from .saved_views import SavedView
@@ -22,6 +23,9 @@ __all__ = [
     "DealType",
     "Document",
     "DocumentType",
+    "ImportMapping",
+    "ImportRow",
+    "ImportRun",
     "Industry",
     "Invoice",
     "Lead",

@@ -7,6 +7,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F
+from django.db.models.functions import Upper
 
 from crm.search import SearchText, SimpleTsVector
 
@@ -98,8 +99,10 @@ class Company(HasDetailPage, CustomizableRecord):
             *search_indexes("company"),
             # Sort and exact/prefix lookups by name (list sort, CSV import match on name).
             models.Index(fields=["name"], name="company_name_idx"),
-            # CSV import match on domain, and "companies at example.com".
-            models.Index(fields=["domain"], name="company_domain_idx"),
+            # CSV import: match and resolve companies by domain or name in any letter case
+            # (UPPER(domain) IN (...), the form Django's iexact and crm/imports use).
+            models.Index(Upper("domain"), name="company_domain_upper_idx"),
+            models.Index(Upper("name"), name="company_name_upper_idx"),
             # List filters by status / type, newest change first within them.
             models.Index(F("status"), F("updated_at").desc(), name="company_status_upd_idx"),
             models.Index(F("type"), F("updated_at").desc(), name="company_type_upd_idx"),
@@ -177,8 +180,8 @@ class Contact(HasDetailPage, CustomizableRecord):
             *search_indexes("contact"),
             # Sort by name, and "contacts named X".
             models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
-            # CSV import and duplicate checks match contacts on email.
-            models.Index(fields=["email"], name="contact_email_idx"),
+            # CSV import matches contacts on email in any letter case: UPPER(email) IN (...).
+            models.Index(Upper("email"), name="contact_email_upper_idx"),
             # Company page: contacts of a company.
             models.Index(fields=["company"], name="contact_company_idx"),
             models.Index(F("type"), F("updated_at").desc(), name="contact_type_upd_idx"),
@@ -263,7 +266,8 @@ class Lead(HasDetailPage, CustomizableRecord):
             *search_indexes("lead"),
             # Lead list filtered by status, newest change first (the default lead view).
             models.Index(F("status"), F("updated_at").desc(), name="lead_status_upd_idx"),
-            models.Index(fields=["email"], name="lead_email_idx"),
+            # CSV import matches leads on email in any letter case: UPPER(email) IN (...).
+            models.Index(Upper("email"), name="lead_email_upper_idx"),
             models.Index(fields=["campaign"], name="lead_campaign_idx"),
             models.Index(fields=["company"], name="lead_company_idx"),
             models.Index(fields=["converted_contact"], name="lead_conv_contact_idx"),

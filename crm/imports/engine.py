@@ -1,0 +1,328 @@
+"""The CSV import engine: one chunk of rows per call, shared by the web wizard and
+`manage.py import_csv`.
+
+A pass reads the file from the byte offset the run has reached, so a chunk costs the same at
+row 100 as at row 1,000,000 and memory stays constant. Each chunk is one transaction: the
+records it writes, the outcome of each row (ImportRow) and the run's offset and counts commit
+together, so an import stopped at any moment (a closed tab, a killed command) goes on from the
+next row without duplicates or gaps. The run row is locked for the chunk, so two polls of the
+same import never read the same rows.
+
+Two passes use this: the dry run (`dry_run=True`) decides every row and writes nothing but the
+outcomes; the import writes. Writes are audited row by row, each entry carrying the import's id
+in its context (`csv_import`), which is what undo (undo.py) reads the previous values from.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from itertools import islice
+from typing import Any
+
+from django.db import DatabaseError, transaction
+from django.db.models import Model, Q
+from django.db.models.functions import Upper
+from django.utils import timezone
+
+from audit.context import audit_context_with
+from crm import permissions
+from crm.entities import ENTITIES
+from crm.imports.fields import import_fields
+from crm.imports.reader import Dialect, read_rows
+from crm.imports.resolve import Resolver
+from crm.imports.rows import (
+    CREATE,
+    ERROR,
+    SKIP,
+    UNCHANGED,
+    UPDATE,
+    Pending,
+    Preparer,
+    match_key,
+)
+from crm.models import Company, ImportRow, ImportRun
+
+CHUNK_ROWS = 500
+PREVIEW_ROWS = 10
+# Columns compared in any letter case: UPPER(col) IN (...) on their functional indexes.
+UPPER_MATCH = {"email", "name", "domain"}
+
+
+class Importer:
+    def __init__(self, run: ImportRun, user: Any) -> None:
+        self.run = run
+        self.user = user
+        self.model = ENTITIES[run.entity].model
+        self.fields = import_fields(run.entity)
+        self.columns = [
+            (index, header, self.fields[name])
+            for index, (header, name) in enumerate(zip(run.headers, run.mapping, strict=True))
+            if name in self.fields
+        ]
+        labels = {spec.name: header for _, header, spec in self.columns}
+        if run.match_on in labels:
+            labels["key"] = labels[run.match_on]
+        self.resolver = Resolver(user, create_companies=run.create_related)
+        self._related: list[Any] = []
+        self.preparer = Preparer(
+            model=self.model,
+            entity=run.entity,
+            user=user,
+            fields=self.fields,
+            labels=labels,
+            mode=run.mode,
+            resolver=self.resolver,
+        )
+
+    # -- one chunk -------------------------------------------------------------------------
+
+    def step(self, max_rows: int = CHUNK_ROWS) -> bool:
+        """Handle the next chunk; True when the pass has read the whole file."""
+        with (
+            transaction.atomic(),
+            audit_context_with(user_id=str(self.user.pk), csv_import=str(self.run.pk)),
+        ):
+            run = ImportRun.objects.select_for_update().get(pk=self.run.pk)
+            if run.status not in (ImportRun.Status.CHECKING, ImportRun.Status.IMPORTING):
+                self.run = run
+                return True
+            dialect = Dialect(run.encoding, run.delimiter)
+            with run.file.open("rb") as file:
+                rows = list(islice(self._rows(file, run, dialect), max_rows))
+            if not rows:
+                self._finish(run)
+                self.run = run
+                return True
+            items = [self._parse(row) for row in rows]
+            self._decide(run, items)
+            if not run.dry_run:
+                self._write(items)
+            self._record(run, items)
+            run.position = rows[-1].end
+            run.last_row = rows[-1].number
+            run.save()
+            self.run = run
+            return False
+
+    @staticmethod
+    def _rows(file: Any, run: ImportRun, dialect: Dialect) -> Iterable[Any]:
+        start = run.position or run.data_start
+        return read_rows(file, dialect, start=start, first_number=run.last_row + 1)
+
+    def _parse(self, row: Any) -> Pending:
+        item = Pending(row=row, values={})
+        for index, header, spec in self.columns:
+            text = row.cells[index].strip() if index < len(row.cells) else ""
+            try:
+                item.values[spec.name] = spec.parse(text)
+            except ValueError as exc:
+                item.fail(header, text, str(exc))
+        if self.run.match_on:
+            item.key = match_key(self.run.match_on, item.values.get(self.run.match_on))
+        return item
+
+    def _decide(self, run: ImportRun, items: list[Pending]) -> None:
+        keyed = [i for i in items if i.key and not i.errors]
+        self._duplicates(run, keyed)
+        matches = self._matches([i for i in keyed if not i.errors])
+        found = [r for records in matches.values() for r in records]
+        editable = permissions.editable_ids(self.user, found) if found else set()
+        links = self._links(items)
+        for item in items:
+            if item.errors:
+                item.action = ERROR
+            elif not item.key and run.mode == ImportRun.Mode.UPDATE:
+                item.skip(f"nothing to match on: the {self.preparer.labels['key']} cell is empty")
+            else:
+                self.preparer.decide(item, matches.get(item.key, []) if item.key else [], editable)
+            if item.action in (CREATE, UPDATE):
+                self.preparer.build(item, links)
+
+    def _duplicates(self, run: ImportRun, items: list[Pending]) -> None:
+        """A key seen in an earlier row (of this chunk or a chunk before) is an error."""
+        earlier = dict(
+            ImportRow.objects.filter(run=run, key__in={i.key for i in items})
+            .exclude(action__in=[ERROR, ImportRow.Action.RELATED])
+            .values_list("key", "number")
+        )
+        label = self.preparer.labels.get("key", run.match_on)
+        for item in items:
+            if item.key in earlier:
+                item.fail(label, item.values.get(run.match_on), f"repeats row {earlier[item.key]}")
+            else:
+                earlier[item.key] = item.row.number
+
+    def _matches(self, items: list[Pending]) -> dict[str, list[Model]]:
+        """Key -> the stored records it matches (locked when this pass writes)."""
+        keys = [i.key for i in items]
+        if not keys:
+            return {}
+        match_on = self.run.match_on
+        records = self.model._default_manager.all()
+        if not self.run.dry_run:
+            records = records.select_for_update(of=("self",))
+        if match_on in UPPER_MATCH:
+            records = records.annotate(match_key=Upper(match_on)).filter(match_key__in=keys)
+        elif match_on == "id":
+            records = records.filter(pk__in=keys)
+        elif match_on == "legacy_id":
+            records = records.filter(legacy_id__in=keys)
+        else:  # a custom field: one containment test per key, each served by the GIN index
+            name = match_on[3:]
+            condition = Q()
+            for item in items:
+                condition |= Q(custom_fields__contains={name: item.values[match_on]})
+            records = records.filter(condition)
+        result: dict[str, list[Model]] = defaultdict(list)
+        for record in records:
+            value = getattr(record, "match_key", None)
+            if match_on == "id":
+                value = str(record.pk)
+            elif match_on == "legacy_id":
+                value = record.legacy_id
+            elif match_on.startswith("cf:"):
+                value = record.custom_fields.get(match_on[3:])
+            result[match_key(match_on, value)].append(record)
+        return result
+
+    def _links(self, items: list[Pending]) -> dict[str, dict[str, Any]]:
+        texts: dict[str, set[str]] = defaultdict(set)
+        for item in items:
+            for name, value in item.values.items():
+                kind = self.fields[name].relation
+                if kind in ("company", "contact") and value:
+                    texts[kind].add(value)
+        return {
+            "company": self.resolver.companies(texts["company"]),
+            "contact": self.resolver.contacts(texts["contact"]),
+        }
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _write(self, items: list[Pending]) -> None:
+        new_companies = {id(i.new_company): i.new_company for i in items if i.new_company}
+        for company in new_companies.values():
+            if not Company.objects.filter(pk=company.id).exists():
+                Company.objects.create(
+                    id=company.id, name=company.name, domain=company.domain, owner=self.user
+                )
+        self._related = list(new_companies.values())
+        creates = [i for i in items if i.action == CREATE]
+        updates = [i for i in items if i.action == UPDATE]
+        self._bulk(creates, lambda recs: self.model._default_manager.bulk_create(recs))
+        fields = sorted({name for i in updates for name in i.changed})
+        self._bulk(updates, lambda recs: self.model._default_manager.bulk_update(recs, fields))
+
+    def _bulk(self, items: list[Pending], write: Any) -> None:
+        """Write all at once; if the database refuses, row by row, so the rows it refuses
+        are reported (with the database's reason) and the others still go in."""
+        if not items:
+            return
+        try:
+            with transaction.atomic():
+                write([i.record for i in items])
+            return
+        except DatabaseError:
+            pass
+        for item in items:
+            try:
+                with transaction.atomic():
+                    write([item.record])
+            except DatabaseError as exc:
+                item.action = ERROR
+                item.fail("", "", _database_reason(exc))
+
+    def _record(self, run: ImportRun, items: list[Pending]) -> None:
+        outcomes = []
+        for item in items:
+            kept = item.action in (ERROR, SKIP)
+            outcomes.append(
+                ImportRow(
+                    run=run,
+                    number=item.row.number,
+                    action=item.action,
+                    record_id=item.record.pk if item.action in (CREATE, UPDATE) else None,
+                    key=item.key,
+                    errors=item.errors,
+                    cells=item.row.cells if kept else [],
+                )
+            )
+            setattr(run, _COUNTER[item.action], getattr(run, _COUNTER[item.action]) + 1)
+            if run.dry_run and len(run.preview) < PREVIEW_ROWS and item.action in (CREATE, UPDATE):
+                run.preview.append(self._preview(item))
+        for company in self._related:
+            outcomes.append(
+                ImportRow(
+                    run=run, number=company.first_row, action=ImportRow.Action.RELATED,
+                    record_id=company.id, key="",
+                )
+            )  # fmt: skip
+        self._related = []
+        ImportRow.objects.bulk_create(outcomes)
+
+    def _preview(self, item: Pending) -> dict[str, Any]:
+        shown = {}
+        for _, header, spec in self.columns:
+            value = item.values.get(spec.name)
+            shown[header] = "" if value is None else _text(value)
+        return {"row": item.row.number, "action": item.action, "values": shown}
+
+    def _finish(self, run: ImportRun) -> None:
+        run.rows_total = run.rows_read
+        if run.dry_run:
+            run.status = ImportRun.Status.CHECKED
+        else:
+            run.status = ImportRun.Status.DONE
+            run.finished_at = timezone.now()
+        run.save()
+
+
+_COUNTER = {
+    CREATE: "created",
+    UPDATE: "updated",
+    UNCHANGED: "unchanged",
+    SKIP: "skipped",
+    ERROR: "failed",
+}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _database_reason(exc: DatabaseError) -> str:
+    """The database's own message, first line: names the constraint or the column."""
+    cause = exc.__cause__ or exc
+    diag = getattr(cause, "diag", None)
+    text = (getattr(diag, "message_primary", None) or str(cause)).splitlines()[0]
+    return f"the database refused the row: {text}"
+
+
+def start_pass(run: ImportRun, *, dry_run: bool) -> None:
+    """Reset the run for a pass over the whole file: the dry run, or the import itself."""
+    with transaction.atomic():
+        ImportRow.objects.filter(run=run).delete()
+        run.dry_run = dry_run
+        run.status = ImportRun.Status.CHECKING if dry_run else ImportRun.Status.IMPORTING
+        run.position = run.data_start
+        run.last_row = 1
+        run.created = run.updated = run.unchanged = run.skipped = run.failed = 0
+        run.message = ""
+        if dry_run:
+            run.preview = []
+        else:
+            run.started_at = timezone.now()
+        run.save()
+
+
+def run_all(run: ImportRun, user: Any, *, chunk: int = CHUNK_ROWS) -> Iterable[ImportRun]:
+    """Every remaining chunk of the pass in progress; yields the run after each (progress)."""
+    importer = Importer(run, user)
+    while not importer.step(chunk):
+        yield importer.run
+    yield importer.run
