@@ -72,6 +72,7 @@ class Importer:
             fields=self.fields,
             labels=labels,
             mode=run.mode,
+            match_on=run.match_on,
             resolver=self.resolver,
         )
 
@@ -187,12 +188,12 @@ class Importer:
         return result
 
     def _links(self, items: list[Pending]) -> dict[str, dict[str, Any]]:
-        texts: dict[str, set[str]] = defaultdict(set)
+        texts: dict[str, dict[str, None]] = defaultdict(dict)  # ordered: first spelling wins
         for item in items:
             for name, value in item.values.items():
                 kind = self.fields[name].relation
                 if kind in ("company", "contact") and value:
-                    texts[kind].add(value)
+                    texts[kind][value] = None
         return {
             "company": self.resolver.companies(texts["company"]),
             "contact": self.resolver.contacts(texts["contact"]),

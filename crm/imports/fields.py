@@ -200,6 +200,27 @@ def _int(text: str) -> int | None:
         raise ValueError("must be a whole number") from None
 
 
+def _at_least_zero(model: type[models.Model], name: str) -> bool:
+    """Whether a check constraint keeps `name` non-negative (crm.models.base.non_negative):
+    checked while parsing, so the dry run reports it on its column instead of the database
+    refusing the row later."""
+    for constraint in model._meta.constraints:
+        condition = getattr(constraint, "condition", None)
+        if isinstance(condition, models.Q) and (f"{name}__gte", 0) in condition.children:
+            return True
+    return False
+
+
+def _non_negative(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def checked(text: str) -> Any:
+        value = parse(text)
+        if value is not None and value != "" and value < 0:
+            raise ValueError("must be 0 or more")
+        return value
+
+    return checked
+
+
 def _parser(model_field: models.Field) -> Callable[[str], Any]:
     if model_field.choices:
         return _checked_by(model_field, _choice_parser(model_field))
@@ -262,6 +283,8 @@ def import_fields(entity: str) -> dict[str, ImportField]:
         parse = _lookup_key if relation else _parser(model_field)
         if name == "currency":
             parse = _currency
+        elif _at_least_zero(model, name):
+            parse = _non_negative(parse)
         # Required on create: no default to fall back on (pipeline and stage default to the
         # default pipeline's first stage, see rows.py).
         required = not (model_field.blank or model_field.has_default())

@@ -45,6 +45,15 @@ class NewCompany:
     first_row: int = 0
 
 
+def _first_spelling(texts: Iterable[str]) -> dict[str, str]:
+    """Upper-cased key -> the text as first written (a company created for it takes that)."""
+    wanted: dict[str, str] = {}
+    for text in texts:
+        if text.strip():
+            wanted.setdefault(text.strip().upper(), text.strip())
+    return wanted
+
+
 class Resolver:
     def __init__(self, user: User, *, create_companies: bool) -> None:
         self.user = user
@@ -132,7 +141,7 @@ class Resolver:
 
     def companies(self, texts: Iterable[str]) -> dict[str, Any]:
         """Key (upper-cased cell) -> a visible Company, a NewCompany, or a ValueError."""
-        wanted = {t.strip().upper(): t.strip() for t in texts if t.strip()}
+        wanted = _first_spelling(texts)
         if not wanted:
             return {}
         domains = {key: as_domain(text).upper() for key, text in wanted.items()}
@@ -145,12 +154,14 @@ class Resolver:
         )
         visible = permissions.visible_ids(self.user, Company, [c.pk for c in rows])
         by_key: dict[str, list[Company]] = defaultdict(list)
+        hidden: set[str] = set()
         for company in rows:
-            if company.pk not in visible:
-                continue
             for key, domain in domains.items():
                 if company.u_name == key or (domain and company.u_domain == domain):
-                    by_key[key].append(company)
+                    if company.pk in visible:
+                        by_key[key].append(company)
+                    else:
+                        hidden.add(key)
         result: dict[str, Any] = {}
         for key, text in wanted.items():
             found = by_key.get(key, [])
@@ -159,6 +170,12 @@ class Resolver:
             elif len(found) > 1:
                 result[key] = ValueError(
                     f"{len(found)} companies match {text!r}; use the company's domain"
+                )
+            elif key in hidden:
+                # Creating a look-alike would split the customer in two; saying it exists
+                # tells no more than the failed link would.
+                result[key] = ValueError(
+                    f"a company named {text!r} exists but you may not see it; ask its owner"
                 )
             elif self.create_companies:
                 domain = as_domain(text)
@@ -174,7 +191,7 @@ class Resolver:
 
     def contacts(self, texts: Iterable[str]) -> dict[str, Any]:
         """Key (upper-cased email) -> a visible Contact, or a ValueError."""
-        wanted = {t.strip().upper(): t.strip() for t in texts if t.strip()}
+        wanted = _first_spelling(texts)
         if not wanted:
             return {}
         rows = list(

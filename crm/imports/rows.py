@@ -76,6 +76,7 @@ class Preparer:
         fields: dict[str, ImportField],
         labels: dict[str, str],
         mode: str,
+        match_on: str,
         resolver: Resolver,
     ) -> None:
         self.model = model
@@ -84,6 +85,7 @@ class Preparer:
         self.fields = fields
         self.labels = labels  # field name -> the CSV header mapped to it
         self.mode = mode
+        self.match_on = match_on
         self.resolver = resolver
         self.definitions = {f.custom_key: None for f in fields.values() if f.custom_key}
 
@@ -119,6 +121,8 @@ class Preparer:
                 continue
             if name == "id" or (empty(value) and not creating):
                 continue  # on update an empty cell leaves the field as it is
+            if spec.relation in ("pipeline", "stage"):
+                continue  # resolved together, by _deal_stage
             if spec.relation:
                 value = self._link(item, spec, value, links)
                 if value is _FAILED:
@@ -151,7 +155,10 @@ class Preparer:
         model_field = self.model._meta.get_field(name)
         attname = model_field.attname
         new = value.pk if model_field.is_relation and value is not None else value
-        if creating or getattr(record, attname) != new:
+        current = getattr(record, attname)
+        if not creating and name == self.match_on and str(current).upper() == str(new).upper():
+            return  # matched in any letter case: the stored spelling stays
+        if creating or current != new:
             setattr(record, attname, new)
             item.changed.add(attname)
 
@@ -174,10 +181,8 @@ class Preparer:
                     item.action == CREATE or item.record.owner_id != found.pk
                 ):
                     raise ValueError(f"you may not make {found.email} the owner")
-            elif spec.relation == "lookup":
-                found = self.resolver.lookup(spec.name, text)
             else:
-                return text  # pipeline and stage: _deal_stage resolves them together
+                found = self.resolver.lookup(spec.name, text)
             if isinstance(found, ValueError):
                 raise found
             return found
