@@ -35,13 +35,13 @@ def undo_step(run: ImportRun, user: Any, *, chunk: int = CHUNK) -> bool:
         audit_context_with(user_id=str(user.pk), csv_import_undo=str(run.pk)),
     ):
         run = ImportRun.objects.select_for_update().get(pk=run.pk)
+        # The rows' records first, newest first; then the companies made for them, which
+        # those records pointed at.
+        pending = ImportRow.objects.filter(run=run, undo="").order_by("-id")
         rows = list(
-            ImportRow.objects.filter(
-                run=run,
-                action__in=[ImportRow.Action.CREATE, ImportRow.Action.UPDATE, "related"],
-                undo="",
-            ).order_by("-id")[:chunk]
+            pending.filter(action__in=[ImportRow.Action.CREATE, ImportRow.Action.UPDATE])[:chunk]
         )
+        rows = rows or list(pending.filter(action=ImportRow.Action.RELATED)[:chunk])
         if not rows:
             run.status = ImportRun.Status.UNDONE
             run.undone_at = timezone.now()
