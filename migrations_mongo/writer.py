@@ -20,6 +20,7 @@ from django.db import DatabaseError, connection, transaction
 from psycopg.types.json import Jsonb
 
 from audit.bulk import audit_bulk_batch
+from crm.copy import copy_rows
 
 from . import convert
 from .document import Doc, Issue, Resolved, Skip, to_json
@@ -30,8 +31,6 @@ LINK_COLUMNS = ("link", "left_id", "right_id", "collection", "claimed_by_left")
 # What a refused write raises: Django's wrapper, or psycopg's own error from a COPY (which goes
 # through the raw cursor, past Django's error translation).
 REFUSED = (DatabaseError, psycopg.Error)
-# Column types per table, read once per run (type oids do not change while it runs).
-_TYPES: dict[str, dict[str, int]] = {}
 
 
 @dataclass
@@ -232,7 +231,7 @@ def _merge(
             [list({row[i] for row in rows}) for i in positions],
         )
         if not cursor.fetchone()[0]:
-            _copy(cursor, table, columns, rows)
+            copy_rows(cursor, table, columns, rows)
             return
         stage = f"_mongo_stage_{table}"
         column_list = ", ".join(columns)
@@ -241,7 +240,7 @@ def _merge(
             f"SELECT {column_list} FROM {table} WITH NO DATA"
         )
         cursor.execute(f"TRUNCATE {stage}")
-        _copy(cursor, stage, columns, rows)
+        copy_rows(cursor, stage, columns, rows)
         updated = [c for c in columns if c not in (*conflict, *keep)]
         assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in updated)
         mine = ", ".join(f"t.{c}" for c in updated)
@@ -261,23 +260,6 @@ def _merge(
                 f"UPDATE {table} t SET updated_at = s.updated_at FROM {stage} s "  # noqa: S608
                 f"WHERE {same_key} AND t.updated_at IS DISTINCT FROM s.updated_at"
             )
-
-
-def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Binary COPY, typed from the table itself (so empty arrays and JSON need no guessing)."""
-    types = _TYPES.get(table)
-    if types is None:
-        cursor.execute(
-            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass "
-            "AND attnum > 0 AND NOT attisdropped",
-            [table],
-        )
-        types = _TYPES[table] = dict(cursor.fetchall())
-    raw = cursor.cursor
-    with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types([types[c] for c in columns])
-        for row in rows:
-            copy.write_row(row)
 
 
 def _adopt(spec: Spec, converted: Converted) -> list[tuple[Doc, dict[str, Any]]]:
@@ -337,7 +319,7 @@ def _write_links(docs: Iterable[Doc]) -> None:
     ]
     if rows:
         with connection.cursor() as cursor:
-            _copy(cursor, "migrations_mongo_pendinglink", LINK_COLUMNS, rows)
+            copy_rows(cursor, "migrations_mongo_pendinglink", LINK_COLUMNS, rows)
 
 
 def _write_leftovers(collection: str, docs: Iterable[Doc]) -> None:
@@ -385,7 +367,7 @@ def _write_issues(collection: str, issues: Sequence[tuple[str, Issue]]) -> None:
         for oid, issue in issues
     ]
     with connection.cursor() as cursor:
-        _copy(cursor, "migrations_mongo_importissue", ISSUE_COLUMNS, rows)
+        copy_rows(cursor, "migrations_mongo_importissue", ISSUE_COLUMNS, rows)
 
 
 def _advance(collection: str, position: int, last_id: str, result: BatchResult) -> None:

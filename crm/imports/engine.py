@@ -20,13 +20,16 @@ from collections.abc import Iterable
 from itertools import islice
 from typing import Any
 
-from django.db import DatabaseError, transaction
+import psycopg
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Model, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
-from audit.context import audit_context_with
+from audit.context import apply_now, audit_context_with
 from crm import permissions
+from crm.copy import copy_instances, copy_rows
 from crm.entities import ENTITIES
 from crm.imports.fields import import_fields
 from crm.imports.reader import Dialect, read_rows
@@ -44,6 +47,9 @@ from crm.imports.rows import (
 from crm.models import Company, ImportRow, ImportRun
 
 CHUNK_ROWS = 500
+# What a refused write raises: Django's wrapper, or psycopg's own error from a COPY (which goes
+# through the raw cursor, past Django's error translation).
+REFUSED = (DatabaseError, psycopg.Error)
 PREVIEW_ROWS = 10
 # Columns compared in any letter case: UPPER(col) IN (...) on their functional indexes.
 UPPER_MATCH = {"email", "name", "domain"}
@@ -211,7 +217,7 @@ class Importer:
         self._related = list(new_companies.values())
         creates = [i for i in items if i.action == CREATE]
         updates = [i for i in items if i.action == UPDATE]
-        self._bulk(creates, lambda recs: self.model._default_manager.bulk_create(recs))
+        self._bulk(creates, lambda recs: copy_instances(self.model, recs))
         fields = sorted({name for i in updates for name in i.changed})
         self._bulk(updates, lambda recs: self.model._default_manager.bulk_update(recs, fields))
 
@@ -224,43 +230,38 @@ class Importer:
             with transaction.atomic():
                 write([i.record for i in items])
             return
-        except DatabaseError:
+        except REFUSED:
             pass
         for item in items:
             try:
                 with transaction.atomic():
                     write([item.record])
-            except DatabaseError as exc:
+            except REFUSED as exc:
                 item.action = ERROR
                 item.fail("", "", _database_reason(exc))
 
     def _record(self, run: ImportRun, items: list[Pending]) -> None:
+        """Each row's outcome, by COPY: a row per line of the file adds up at 100k lines."""
         outcomes = []
         for item in items:
             kept = item.action in (ERROR, SKIP)
+            record_id = item.record.pk if item.action in (CREATE, UPDATE) else None
             outcomes.append(
-                ImportRow(
-                    run=run,
-                    number=item.row.number,
-                    action=item.action,
-                    record_id=item.record.pk if item.action in (CREATE, UPDATE) else None,
-                    key=item.key,
-                    errors=item.errors,
-                    cells=item.row.cells if kept else [],
-                )
-            )
+                (run.pk, item.row.number, item.action, record_id, item.key,
+                 Jsonb(item.errors), Jsonb(item.row.cells if kept else []), "")
+            )  # fmt: skip
             setattr(run, _COUNTER[item.action], getattr(run, _COUNTER[item.action]) + 1)
             if run.dry_run and len(run.preview) < PREVIEW_ROWS and item.action in (CREATE, UPDATE):
                 run.preview.append(self._preview(item))
         for company in self._related:
+            related = ImportRow.Action.RELATED
             outcomes.append(
-                ImportRow(
-                    run=run, number=company.first_row, action=ImportRow.Action.RELATED,
-                    record_id=company.id, key="",
-                )
-            )  # fmt: skip
+                (run.pk, company.first_row, related, company.id, "", Jsonb([]), Jsonb([]), "")
+            )
         self._related = []
-        ImportRow.objects.bulk_create(outcomes)
+        apply_now()
+        with connection.cursor() as cursor:
+            copy_rows(cursor, ImportRow._meta.db_table, OUTCOME_COLUMNS, outcomes)
 
     def _preview(self, item: Pending) -> dict[str, Any]:
         shown = {}
@@ -279,6 +280,7 @@ class Importer:
         run.save()
 
 
+OUTCOME_COLUMNS = ("run_id", "number", "action", "record_id", "key", "errors", "cells", "undo")
 _COUNTER = {
     CREATE: "created",
     UPDATE: "updated",
@@ -296,7 +298,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _database_reason(exc: DatabaseError) -> str:
+def _database_reason(exc: Exception) -> str:
     """The database's own message, first line: names the constraint or the column."""
     cause = exc.__cause__ or exc
     diag = getattr(cause, "diag", None)

@@ -17,7 +17,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from crm import permissions
-from crm.custom_fields import validate_custom_fields
+from crm.custom_fields import definitions_for, validate_custom_fields
 from crm.imports.fields import ImportField
 from crm.imports.reader import Row
 from crm.imports.resolve import NewCompany, Resolver, as_domain
@@ -87,7 +87,8 @@ class Preparer:
         self.mode = mode
         self.match_on = match_on
         self.resolver = resolver
-        self.definitions = {f.custom_key: None for f in fields.values() if f.custom_key}
+        # Read once per import, not once per row (validate_custom_fields would query).
+        self.definitions = definitions_for(entity)
 
     def decide(self, item: Pending, matches: list[Model], editable: set[Any]) -> None:
         """Create, update or skip, from the rows the key matched."""
@@ -195,7 +196,7 @@ class Preparer:
         if not creating and not custom:
             return
         try:
-            cleaned = validate_custom_fields(self.entity, merged)
+            cleaned = validate_custom_fields(self.entity, merged, self.definitions)
         except ValidationError as exc:
             for message in exc.message_dict.get("custom_fields", []):
                 item.fail("", "", message.rstrip("."))
