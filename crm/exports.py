@@ -158,14 +158,6 @@ def _batched(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
         yield batch
 
 
-def _accepted_filters(form: ListFilterForm) -> dict[str, Any]:
-    return {
-        name: value
-        for name, value in form.values.items()
-        if value not in (None, "", [], False) and name != "per_page"
-    }
-
-
 def csv_export(
     *, user: Any, spec: ListSpec, params: QueryDict, batch_size: int | None = None
 ) -> CsvExport:
@@ -210,7 +202,7 @@ def csv_export(
             "entity": spec.key,
             "format": "csv",
             "query": view_query(params)[:2000],
-            "filters": _accepted_filters(form),
+            "filters": form.active_values,
             "sort": order.key,
             "columns": [column.header for column in columns],
         },

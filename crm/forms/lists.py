@@ -83,14 +83,19 @@ class ListFilterForm(forms.Form):
         return self.cleaned_data
 
     @property
-    def is_filtered(self) -> bool:
-        """Whether any filter narrows the list (sort and page size do not): the empty state
-        says "no match" then, and "none yet" otherwise."""
-        return any(
-            value not in (None, "", [], False)
+    def active_values(self) -> dict[str, Any]:
+        """The filters and sort in force (page size aside): what an export records."""
+        return {
+            name: value
             for name, value in self.values.items()
-            if name not in ("sort", "per_page")
-        )
+            if value not in (None, "", [], False) and name != "per_page"
+        }
+
+    @property
+    def is_filtered(self) -> bool:
+        """Whether any filter narrows the list (the sort does not): the empty state says
+        "no match" then, and "none yet" otherwise."""
+        return any(name != "sort" for name in self.active_values)
 
     def primary_fields(self) -> list[forms.BoundField]:
         return [f for f in self.visible_fields() if f.name not in self.advanced_names]

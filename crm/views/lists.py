@@ -27,7 +27,8 @@ from crm.services.saved_views import saved_view_create, saved_view_delete
 FRAGMENT = "crm/partials/_list_fragment.html"
 
 
-def _back_to_list(key: str, query: str) -> HttpResponseRedirect:
+def back_to_list(key: str, query: str) -> HttpResponseRedirect:
+    """To the list page with these parameters (its form then shows any errors on them)."""
     url = reverse(f"crm:{key}.list")
     return HttpResponseRedirect(f"{url}?{query}" if query else url)
 
@@ -67,7 +68,7 @@ def bulk_view(request: HttpRequest, key: str) -> HttpResponse:
     if not form.is_valid():
         errors = [e for field in form.errors.values() for e in field]
         messages.error(request, " ".join(errors) or "That action could not run.")
-        return _back_to_list(key, form.return_query())
+        return back_to_list(key, form.return_query())
     action = form.cleaned_data["action"]
     value = {"assign_owner": "owner", "set_status": "status", "set_stage": "stage"}.get(action)
     value = form.cleaned_data.get(value or "tag")
@@ -82,7 +83,7 @@ def bulk_view(request: HttpRequest, key: str) -> HttpResponse:
     else:
         level = messages.success if result.changed else messages.warning
         level(request, result.message(verb, spec.model))
-    return _back_to_list(key, form.return_query())
+    return back_to_list(key, form.return_query())
 
 
 @login_required
@@ -95,16 +96,16 @@ def savedview_create(request: HttpRequest) -> HttpResponse:
     query = view_query(QueryDict(form.data.get("query", "")[:2000].lstrip("?")))
     if not form.is_valid():
         messages.error(request, "Give the view a name (up to 80 characters).")
-        return _back_to_list(entity, query)
+        return back_to_list(entity, query)
     try:
         view = saved_view_create(
             user=request.user, entity=entity, name=form.cleaned_data["name"], query=query
         )
     except ValidationError as exc:
         messages.error(request, _errors(exc))
-        return _back_to_list(entity, query)
+        return back_to_list(entity, query)
     messages.success(request, f"Saved the view “{view.name}”.")
-    return _back_to_list(entity, view.query)
+    return back_to_list(entity, view.query)
 
 
 @login_required
@@ -114,7 +115,7 @@ def savedview_delete(request: HttpRequest, pk: str) -> HttpResponse:
     view = get_object_or_404(SavedView, pk=pk, owner=request.user)
     saved_view_delete(user=request.user, view=view)
     messages.success(request, f"Deleted the view “{view.name}”.")
-    return _back_to_list(view.entity, "")
+    return back_to_list(view.entity, "")
 
 
 def _list_urls() -> list:
