@@ -16,14 +16,19 @@ from typing import Any
 from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 
-_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
-_templates: dict[tuple[str, str, Any], str] = {}
+# One placeholder per URL argument: each is a UUID (so <uuid:...> converters accept it) and a
+# valid <str:...> or <slug:...> value. Arguments are record keys, entity keys and field names,
+# none of which needs URL quoting, so substituting gives what reverse() would.
+_PLACEHOLDERS = tuple(f"00000000-0000-0000-0000-{i:012d}" for i in range(4))
+_templates: dict[tuple[str, int, str, Any], str] = {}
 
 
-def record_url(name: str, pk: Any) -> str:
-    """reverse(name, args=[pk]) for a URL that takes one record key."""
-    key = (name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+def record_url(name: str, *args: Any) -> str:
+    """reverse(name, args=args) for a URL of record keys (and entity or field names)."""
+    key = (name, len(args), get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
     template = _templates.get(key)
     if template is None:
-        template = _templates[key] = reverse(name, args=[_PLACEHOLDER])
-    return template.replace(_PLACEHOLDER, str(pk))
+        template = _templates[key] = reverse(name, args=_PLACEHOLDERS[: len(args)])
+    for placeholder, value in zip(_PLACEHOLDERS, args, strict=False):
+        template = template.replace(placeholder, str(value))
+    return template

@@ -138,6 +138,16 @@ def visible_through(model: type[Model], parent: type[Model]) -> bool:
     return False
 
 
+def visible_under(user: Any, queryset: QuerySet[M], parent: Model | None) -> QuerySet[M]:
+    """The rows of `queryset` that `user` may see, where they all hang off `parent`, a record
+    the caller has already checked: unfiltered when the rules make such rows visible with
+    their parent (visible_through), else through visible_to. A detail page's panels and
+    timeline read this way; filtering again would cost a union of subqueries per query."""
+    if parent is not None and visible_through(queryset.model, type(parent)):
+        return queryset
+    return visible_to(user, queryset)
+
+
 def governs(model: type[Model]) -> bool:
     """Whether the visibility layer decides who sees rows of `model` (a record, a board, a
     note...). Rows of any other model (users, lookups such as stages) are not secret."""

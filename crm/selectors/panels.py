@@ -61,10 +61,8 @@ def _panel(
     model = queryset.model
     entity = model._meta.model_name
     # The page has checked `parent` (the record itself); rows whose visibility follows it
-    # (its tasks, its documents) are all visible, and filtering them again costs a union of
-    # subqueries per panel (permissions.visible_through).
-    inherited = parent is not None and permissions.visible_through(model, type(parent))
-    visible = queryset if inherited else queryset.visible_to(user)
+    # (its tasks, its documents) need no filter of their own.
+    visible = permissions.visible_under(user, queryset, parent)
     # A reverse manager (company.contacts) sets each row's foreign key to the parent, which
     # reads that column: it is fetched too, or each row would load it with a query of its own.
     parent_model = type(parent) if parent is not None else None
@@ -273,7 +271,7 @@ def _add_link_actions(user: User, record: Any, panel: Panel) -> None:
     key = record._meta.model_name
     if key == "deal" and panel.key == "contacts":
         for row in panel.rows:
-            row.remove_url = reverse("crm:deal.contact_remove", args=[record.pk, row.pk])
+            row.remove_url = record_url("crm:deal.contact_remove", record.pk, row.pk)
             if row.pk == record.primary_contact_id:
                 row.badge, row.badge_label = "primary", "Primary"
         panel.form = DealContactForm(user=user, deal=record)
@@ -281,7 +279,7 @@ def _add_link_actions(user: User, record: Any, panel: Panel) -> None:
     elif key == "document" and panel.key in DOCUMENT_PANEL_ENTITIES:
         entity = DOCUMENT_PANEL_ENTITIES[panel.key]
         for row in panel.rows:
-            row.remove_url = reverse("crm:document.unlink", args=[record.pk, entity, row.pk])
+            row.remove_url = record_url("crm:document.unlink", record.pk, entity, row.pk)
         if entity in DOCUMENT_LINK_ENTITIES:
             panel.form = DocumentLinkForm(user=user, entity=entity)
             panel.form_url = reverse("crm:document.link", args=[record.pk])

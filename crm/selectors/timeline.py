@@ -69,9 +69,7 @@ def _through(user: User, record: Model, model: type[Note] | type[Task]) -> Query
     it; where the rules make every such row visible with it (permissions.visible_through),
     filtering them again would only cost a union of subqueries over every visible record."""
     rows = model.objects.filter(**{record._meta.model_name: record})
-    if permissions.visible_through(model, type(record)):
-        return rows
-    return rows.visible_to(user)
+    return permissions.visible_under(user, rows, record)
 
 
 def _history_item(entry: HistoryEntry) -> TimelineItem:

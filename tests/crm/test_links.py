@@ -325,3 +325,22 @@ def test_a_panel_costs_one_query_whether_it_fits_or_overflows(
     with django_assert_num_queries(1):
         panel = related_panel(sales_rep, other, "contacts", can_add=False)
     assert panel.count == 11 and len(panel.rows) == 10 and panel.has_more
+
+
+def test_record_url_with_several_keys_equals_reverse() -> None:
+    import uuid
+
+    from django.urls import reverse
+
+    from crm.record_urls import record_url
+
+    deal, contact = uuid.uuid4(), uuid.uuid4()
+    assert record_url("crm:deal.contact_remove", deal, contact) == reverse(
+        "crm:deal.contact_remove", args=[deal, contact]
+    )
+    assert record_url("crm:document.unlink", deal, "company", contact) == reverse(
+        "crm:document.unlink", args=[deal, "company", contact]
+    )
+    assert record_url("crm:contact.field", deal, "cf_tier") == reverse(
+        "crm:contact.field", args=[deal, "cf_tier"]
+    )
