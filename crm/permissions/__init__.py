@@ -252,6 +252,29 @@ def _allowed(user: Any, obj: Model, action: Action) -> bool:
     return type(obj)._default_manager.filter(_rule(v, type(obj), action), pk=obj.pk).exists()
 
 
+def viewable(user: Any, objs: Iterable[Model]) -> set[tuple[type[Model], Any]]:
+    """(model, pk) of the loaded rows `user` may see, as can_view decides for each, in at most
+    one query per model: rows the user (or a manager's team) owns are granted without one."""
+    v = _viewer(user)
+    if v is None:
+        return set()
+    granted: set[tuple[type[Model], Any]] = set()
+    rest: dict[type[Model], list[Any]] = {}
+    for obj in objs:
+        model = type(obj)
+        owner_id = getattr(obj, "owner_id", None)
+        mine = owner_id is not None and (
+            owner_id == v.id or (v.is_manager and owner_id in v.team_ids)
+        )
+        if v.is_admin or not governs(model) or mine:
+            granted.add((model, obj.pk))
+        else:
+            rest.setdefault(model, []).append(obj.pk)
+    for model, pks in rest.items():
+        granted |= {(model, pk) for pk in visible_ids(user, model, pks)}
+    return granted
+
+
 def can_view(user: Any, obj: Model) -> bool:
     return _allowed(user, obj, VIEW)
 

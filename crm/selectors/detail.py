@@ -2,10 +2,9 @@
 panels (crm/selectors/panels.py) fill.
 
 A foreign key to another record is shown only when the user may see that record
-(permissions.can_view), so a page never names a record the user may not open. The targets are
-read by key (one query per target model) and the check costs a query only for a target neither
-the user nor their team owns: at most one per foreign key, whatever the number of related
-rows.
+(permissions.viewable, as can_view decides), so a page never names a record the user may not
+open. The targets are read by key (one query per target model) and checked together: no query
+for targets the user or their team owns, one per target model for the others.
 """
 
 from __future__ import annotations
@@ -128,13 +127,14 @@ def _governed_targets(
 
 def field_rows(user: User, record: models.Model) -> list[FieldRow]:
     """Every shown field of `record` in model order. A foreign key to a governed record is
-    shown only when permissions.can_view allows it (an invisible one shows empty). The
-    targets are read by primary key, one query per target model, and the check costs no
-    query for a record the user or their team owns, one for any other."""
+    shown only when the user may see it (an invisible one shows empty). The targets are read
+    by primary key, one query per target model, and checked together (permissions.viewable):
+    no query for records the user or their team owns, one per target model for the rest."""
     concrete = [f for f in record._meta.concrete_fields if f.name not in _NOT_IN_GRID]
     # The base classes' bookkeeping columns come first in the model; people read them last.
     concrete.sort(key=lambda f: f.name in _LAST_IN_GRID)
     targets = _governed_targets(record, concrete)
+    visible = permissions.viewable(user, targets.values())
     rows = []
     for f in concrete:
         label = str(f.verbose_name).capitalize()
@@ -144,7 +144,7 @@ def field_rows(user: User, record: models.Model) -> list[FieldRow]:
             target_id = getattr(record, f.attname)
             if permissions.governs(f.related_model):
                 target = targets.get((f.related_model, target_id))
-                if target is not None and not permissions.can_view(user, target):
+                if target is not None and (type(target), target.pk) not in visible:
                     target = None
             else:
                 target = getattr(record, f.name) if target_id is not None else None
