@@ -7,9 +7,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 
 from crm.custom_fields import LONG_TEXT_MAX, TEXT_MAX, definitions_for, validate_custom_fields
+from crm.forms.errors import FormErrorsMixin
 from crm.models import CustomFieldDefinition
 
 FieldType = CustomFieldDefinition.FieldType
@@ -73,7 +74,7 @@ def _initial(definition: CustomFieldDefinition, stored: Any) -> Any:
     return stored
 
 
-class CustomFieldsFormMixin:
+class CustomFieldsFormMixin(FormErrorsMixin):
     """Mixin for ModelForms of CustomizableRecord models: one real field per definition.
 
     Adds a form field `cf_<key>` for each CustomFieldDefinition of the model's entity (ordered
@@ -128,21 +129,3 @@ class CustomFieldsFormMixin:
             except ValidationError as exc:
                 self.add_error(None, exc.message_dict["custom_fields"])
         return cleaned_data
-
-    def add_error(self, field: str | None, error: Any) -> None:
-        # Model.clean() reports custom field problems under "custom_fields", which is not a
-        # field of this form; ModelForm would raise ValueError (a 500) for an unknown field.
-        # Such errors (a definition changed between our check and the model's) become
-        # non-field errors instead.
-        if (
-            field is None
-            and isinstance(error, ValidationError)
-            and hasattr(error, "error_dict")
-            and "custom_fields" in error.error_dict
-            and "custom_fields" not in self.fields
-        ):
-            errors = dict(error.error_dict)
-            moved = errors.pop("custom_fields")
-            errors[NON_FIELD_ERRORS] = [*errors.get(NON_FIELD_ERRORS, []), *moved]
-            error = ValidationError(errors)
-        super().add_error(field, error)

@@ -12,10 +12,11 @@ from django.utils import timezone
 from accounts.models import User
 from crm import permissions
 from crm.forms.choices import ShortModelChoiceField
+from crm.forms.errors import FormErrorsMixin
 from crm.models import Board, Section, Task
 
 
-class NoteForm(forms.Form):
+class NoteForm(FormErrorsMixin, forms.Form):
     body = forms.CharField(
         label="Note",
         max_length=20_000,
@@ -29,7 +30,7 @@ def assignee_choices(user: User) -> QuerySet[User]:
     return permissions.team_users(user)
 
 
-class QuickTaskForm(forms.Form):
+class QuickTaskForm(FormErrorsMixin, forms.Form):
     title = forms.CharField(max_length=255, widget=forms.TextInput(attrs={"placeholder": "To do"}))
     due_date = forms.DateField(
         label="Due", required=False, widget=forms.DateInput(attrs={"type": "date"})

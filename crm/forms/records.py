@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import QuerySet
 
@@ -210,37 +210,7 @@ class RecordForm(CustomFieldsFormMixin, forms.ModelForm):
                 self.cleaned_data.setdefault(name, value)
         return super().clean()
 
-    def add_error(self, field: str | None, error: Any) -> None:
-        # Errors about fields this form does not show become form-wide errors naming the field,
-        # never Django's "no field named ..." ValueError (a 500): a kept custom value that no
-        # longer passes its definition, or (on a one-field inline form, or after a service's
-        # full_clean()) a stored value elsewhere on the record that a bulk UPDATE or raw SQL
-        # left invalid.
-        if field is not None and field not in self.fields:
-            field = None
-            error = ValidationError(error) if not isinstance(error, ValidationError) else error
-            if hasattr(error, "error_dict"):
-                error = ValidationError(error.messages)
-        if field is None and isinstance(error, ValidationError) and hasattr(error, "error_dict"):
-            outside = {
-                name: errors
-                for name, errors in error.error_dict.items()
-                if name != NON_FIELD_ERRORS and name not in self.fields and name != "custom_fields"
-            }
-            if outside:
-                inside = {k: v for k, v in error.error_dict.items() if k not in outside}
-                if inside:
-                    super().add_error(None, ValidationError(inside))
-                messages = [
-                    f"{self._field_label(name)}: {message}"
-                    for name, errors in outside.items()
-                    for message in ValidationError(errors).messages
-                ]
-                super().add_error(None, ValidationError(messages))
-                return
-        super().add_error(field, error)
-
-    def _field_label(self, name: str) -> str:
+    def field_label(self, name: str) -> str:
         try:
             return str(self._meta.model._meta.get_field(name).verbose_name).capitalize()
         except FieldDoesNotExist:

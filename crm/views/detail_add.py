@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -24,14 +23,6 @@ def _parent_for_edit(request: HttpRequest, entity: str, pk: Any) -> Any:
     if entity not in TIMELINE_MODELS:
         raise Http404("Notes and tasks hang off companies, contacts, leads and deals.")
     return get_record_for_user(request, entity, pk, for_edit=True)
-
-
-def _apply_errors(form: Form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _respond(request: HttpRequest, parent: Any, *, ok: bool, **forms: Any) -> HttpResponse:
@@ -56,7 +47,7 @@ def note_create(request: HttpRequest, entity: str, pk: Any) -> HttpResponse:
         try:
             note_create_service(user=request.user, parent=parent, body=form.cleaned_data["body"])
         except ValidationError as error:
-            _apply_errors(form, error)
+            form.add_error(None, error)  # FormErrorsMixin: never a 500
         else:
             messages.success(request, "Note added.")
             return _respond(request, parent, ok=True)
@@ -78,7 +69,7 @@ def task_quick_create(request: HttpRequest, entity: str, pk: Any) -> HttpRespons
                 assignee=form.cleaned_data["assignee"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            form.add_error(None, error)  # FormErrorsMixin: never a 500
         else:
             messages.success(request, f"Task “{task.title}” added.")
             return _respond(request, parent, ok=True)
