@@ -106,6 +106,7 @@ def _history(run: ImportRun, model: type[Model], ids: list[str]) -> tuple[dict, 
         Q(record_id__in=ids, table_name=model._meta.db_table) | Q(related_id__in=ids),
         occurred_at__gte=run.started_at,
     ).order_by("id")
+    wanted = set(ids)
     own: dict[str, AuditEvent] = {}
     later: dict[str, Any] = {}
     for event in events.only(
@@ -118,10 +119,12 @@ def _history(run: ImportRun, model: type[Model], ids: list[str]) -> tuple[dict, 
         "action",
         "table_name",
     ):
-        pk = event.record_id if event.record_id in ids else event.related_id
+        pk = event.record_id if event.record_id in wanted else event.related_id
         if event.context.get("csv_import") == str(run.pk) and event.record_id == pk:
             own.setdefault(pk, event)
-        elif event.context.get("csv_import_undo") != str(run.pk):
+        elif pk in own and event.context.get("csv_import_undo") != str(run.pk):
+            # Only what came after the import's own write counts: an edit made while the
+            # import was still on earlier rows is history the import already built on.
             later[pk] = event.occurred_at
     return own, later
 

@@ -145,3 +145,20 @@ def test_deals_move_stage_on_update_and_close(sales_rep, stages):
     assert (run.updated, deal.status, deal.stage.name) == (1, "won", won)
     assert deal.closed_at is not None
     assert ImportRow.objects.filter(run=run, action="update").count() == 1
+
+
+def test_an_edit_made_before_the_import_reached_the_row_does_not_block_undo(sales_rep):
+    contact = ContactFactory(last_name="Before", email="e@example.com", owner=sales_rep)
+    rows = "".join(f"N{i},n{i}@example.com\n" for i in range(3))
+    run = check(
+        sales_rep, upload(sales_rep, "contact", f"Last name,Email\n{rows}After,e@example.com\n")
+    )
+    run = import_commit(user=sales_rep, run=run)
+    Importer(run, sales_rep).step(1)
+    # Someone edits the contact while the import is still on earlier rows.
+    Contact.objects.filter(pk=contact.pk).update(phone="42")
+    run = import_advance(user=sales_rep, run=ImportRun.objects.get(pk=run.pk), seconds=None)
+    assert run.updated == 1
+    run = undo(sales_rep, run)
+    contact.refresh_from_db()
+    assert (run.undo_kept, contact.last_name, contact.phone) == (0, "Before", "42")
