@@ -3,4 +3,4 @@
 Importing the modules registers their admins; Django's autodiscover imports this package.
 """
 
-from . import deals, lookups, parties, saved_views, work  # noqa: F401
+from . import deals, imports, lookups, parties, saved_views, work  # noqa: F401
