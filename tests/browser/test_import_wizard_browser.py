@@ -1,7 +1,8 @@
 """The CSV import wizard in real Chromium, end to end: from the contacts list's "Import CSV"
 to an upload with a bad row, the suggested mapping, the check with its preview and error, the
 import with its progress driven by htmx polling, the rejected rows download, and undo. Every
-state of the page passes axe-core's WCAG checks, as the other pages do."""
+state of the page passes axe-core's WCAG checks, as the other pages do; the progress page too,
+as an admin sees it (their page watches another user's import without running it)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from crm.models import Contact, ImportRun
+from crm.services.imports import import_configure
 from tests.browser.conftest import sign_in
+from tests.imports.import_helpers import upload
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct-horse-battery"
@@ -140,3 +143,20 @@ def test_a_sales_rep_imports_contacts_with_the_wizard_and_undoes_it(page, sales_
     row = page.get_by_role("row", name=re.compile("people.csv"))
     expect(row).to_contain_text("Undone")
     _no_violations(page)
+
+
+def test_the_progress_page_passes_axe_and_an_admin_only_watches_it(
+    page, sales_rep, admin_user
+) -> None:
+    run = upload(sales_rep, "contact", CSV)
+    options = {"mapping": run.mapping, "mode": "upsert", "match_on": "email", "on_error": "skip"}
+    import_configure(user=sales_rep, run=run, options=options)
+    sign_in(page, admin_user.email, PASSWORD)
+    with page.expect_response(lambda r: r.url.endswith("/advance/")) as polled:
+        page.goto(f"/imports/{run.pk}/")
+    assert polled.value.status == 200
+    expect(page.get_by_label("0% done")).to_be_visible()
+    expect(page.get_by_text("Sally Rep runs this import from their page")).to_be_visible()
+    _no_violations(page)
+    run.refresh_from_db()
+    assert (run.status, run.rows_read) == (ImportRun.Status.CHECKING, 0)

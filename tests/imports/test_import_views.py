@@ -280,6 +280,24 @@ def test_all_or_nothing_with_errors_cannot_be_committed(login, sales_rep) -> Non
     assert not Contact.objects.exists()
 
 
+def test_each_poll_runs_a_step_and_moves_the_bar(login, sales_rep, monkeypatch) -> None:
+    # No time budget: each poll handles one chunk (500 rows) and answers.
+    monkeypatch.setattr("crm.views.imports.STEP_SECONDS", 0)
+    rows = "".join(f"Person{n},p{n}@example.com\n" for n in range(1200))
+    client = login(sales_rep)
+    _post_upload(client, "Last name,Email\n" + rows)
+    run = ImportRun.objects.get()
+    client.post(_url("detail", run), _mapping(run))
+    percents = []
+    while (response := _advance(client, run)).headers.get("HX-Refresh") != "true":
+        assert b'hx-trigger="load delay:300ms"' in response.content
+        percents.append(response.context["percent"])
+    # 500, 1,000, then 1,200 rows read; the next poll finds no more and ends the pass.
+    assert len(percents) == 3 and 0 < percents[0] < percents[1] < percents[2] == 100
+    run.refresh_from_db()
+    assert (run.status, run.created) == (ImportRun.Status.CHECKED, 1200)
+
+
 def test_without_javascript_each_go_on_click_runs_a_step(login, sales_rep) -> None:
     client = login(sales_rep)
     _post_upload(client, CONTACTS)
