@@ -32,7 +32,7 @@ from crm import permissions
 from crm.copy import copy_instances, copy_rows
 from crm.entities import ENTITIES
 from crm.imports.fields import import_fields
-from crm.imports.reader import Dialect, read_rows
+from crm.imports.reader import CsvError, Dialect, read_rows
 from crm.imports.resolve import Resolver
 from crm.imports.rows import (
     CREATE,
@@ -95,8 +95,12 @@ class Importer:
                 self.run = run
                 return True
             dialect = Dialect(run.encoding, run.delimiter)
-            with run.file.open("rb") as file:
-                rows = list(islice(self._rows(file, run, dialect), max_rows))
+            try:
+                with run.file.open("rb") as file:
+                    rows = list(islice(self._rows(file, run, dialect), max_rows))
+            except CsvError as exc:
+                self.run = _unreadable(run, str(exc))
+                return True
             if not rows:
                 self._finish(run)
                 self.run = run
@@ -304,6 +308,22 @@ def _database_reason(exc: Exception) -> str:
     diag = getattr(cause, "diag", None)
     text = (getattr(diag, "message_primary", None) or str(cause)).splitlines()[0]
     return f"the database refused the row: {text}"
+
+
+def _unreadable(run: ImportRun, reason: str) -> ImportRun:
+    """The file cannot be read past some row (a byte the chosen encoding does not have, a
+    broken quote). In the dry run nothing was written: the run goes back to its settings, so
+    the user can choose another encoding. In the import the rows before it are in: the run
+    fails, and undo takes them back if the user wants."""
+    run.message = f"Stopped after row {run.last_row}: {reason}"
+    if run.dry_run:
+        ImportRow.objects.filter(run=run).delete()
+        run.status = ImportRun.Status.UPLOADED
+    else:
+        run.status = ImportRun.Status.FAILED
+        run.finished_at = timezone.now()
+    run.save()
+    return run
 
 
 def start_pass(run: ImportRun, *, dry_run: bool) -> None:

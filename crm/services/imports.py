@@ -213,9 +213,10 @@ def _abandon(run: ImportRun) -> ImportRun:
 
 
 def import_undo(*, user: User, run: ImportRun) -> ImportRun:
-    """Start undoing a finished import (its author or an admin)."""
+    """Start undoing a finished import, or one that failed part way (its author or an
+    admin)."""
     _check_undoer(user, run)
-    if run.status != ImportRun.Status.DONE:
+    if run.status not in (ImportRun.Status.DONE, ImportRun.Status.FAILED):
         raise ValidationError("Only a finished import can be undone.")
     run.status = ImportRun.Status.UNDOING
     run.save(update_fields=["status"])

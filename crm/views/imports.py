@@ -25,7 +25,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from crm.entities import ENTITIES
 from crm.exports import CONTENT_TYPE
 from crm.forms.imports import ImportMappingForm, ImportUploadForm
-from crm.imports.reader import DELIMITERS, ENCODINGS, CsvError
+from crm.imports.reader import DELIMITERS, ENCODINGS
 from crm.models import ImportRun
 from crm.selectors.imports import (
     column_samples,
@@ -156,9 +156,7 @@ def _preview(run: ImportRun) -> dict[str, Any]:
     return {"headers": headers, "rows": rows}
 
 
-def _progress(
-    request: HttpRequest, run: ImportRun, *, watching: bool = False, problem: str = ""
-) -> dict[str, Any]:
+def _progress(request: HttpRequest, run: ImportRun, *, watching: bool = False) -> dict[str, Any]:
     undo_done = undo_total = 0
     if run.status == Status.UNDOING:
         done, total = undo_done, undo_total = undo_progress(run)
@@ -174,7 +172,6 @@ def _progress(
         "undo_done": undo_done,
         "undo_total": undo_total,
         "watching": watching or not may_drive,
-        "problem": problem,
     }
 
 
@@ -182,21 +179,17 @@ def _progress(
 @require_POST
 def import_advance_view(request: HttpRequest, pk: Any) -> HttpResponse:
     run = import_run_for_user(user=request.user, pk=pk)
-    watching, problem = False, ""
+    watching = False
     if run.running:
         try:
             run = import_advance(user=request.user, run=run, seconds=STEP_SECONDS)
         except PermissionDenied:
             watching = True
-        except CsvError as exc:
-            # The engine lets a read error in the middle of the file through; the pass
-            # cannot go on, so the fragment says why and stops polling.
-            problem = str(exc)
     if not request.htmx:
         return redirect(_detail_url(run))  # the <noscript> button of the progress fragment
     if not run.running:
         return HttpResponseClientRefresh()  # the page shows the new status
-    context = _progress(request, run, watching=watching, problem=problem)
+    context = _progress(request, run, watching=watching)
     return render(request, PROGRESS, context)
 
 

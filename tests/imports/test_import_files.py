@@ -92,3 +92,41 @@ def test_a_file_over_the_limit_is_refused(sales_rep, settings):
     with pytest.raises(ValidationError) as caught:
         upload(sales_rep, "contact", "Last name\nSomeone long enough\n")
     assert "limit" in str(caught.value.message_dict["file"])
+
+
+def _late_bad_byte() -> bytes:
+    """Valid UTF-8 for more than the 64 KiB sniffed, then a Latin-1 byte."""
+    good = "".join(f"Name{i},n{i}@example.com\n" for i in range(4000)).encode()
+    return b"Last name,Email\n" + good + b"M\xfcller,m@example.com\n"
+
+
+def test_a_bad_byte_past_the_sniffed_sample_sends_the_check_back_to_the_settings(sales_rep):
+    from crm.models import ImportRun
+    from tests.imports.import_helpers import check
+
+    run = check(sales_rep, upload(sales_rep, "contact", _late_bad_byte()))
+    assert run.status == ImportRun.Status.UPLOADED
+    assert "not valid UTF-8" in run.message and "Stopped after row" in run.message
+    assert not run.rows.exists() and not Contact.objects.exists()
+    # Chosen by hand, Latin-1 reads it all.
+    run = check(sales_rep, run, encoding="latin-1")
+    assert (run.status, run.failed) == (ImportRun.Status.CHECKED, 0)
+
+
+def test_a_bad_byte_found_while_importing_fails_the_run_and_undo_takes_back_its_rows(
+    sales_rep, monkeypatch
+):
+    from crm.models import ImportRun
+    from crm.services.imports import import_advance, import_commit, import_undo
+    from tests.imports.import_helpers import check
+
+    run = check(sales_rep, upload(sales_rep, "contact", "Last name,Email\nA,a@example.com\n"))
+    run = import_commit(user=sales_rep, run=run)
+    # The file changed on disk between check and import (a replaced upload, a bad disk).
+    with run.file.open("wb") as file:
+        file.write(_late_bad_byte())
+    run = import_advance(user=sales_rep, run=run, seconds=None)
+    assert run.status == ImportRun.Status.FAILED and "not valid UTF-8" in run.message
+    assert Contact.objects.count() == 4000
+    run = import_advance(user=sales_rep, run=import_undo(user=sales_rep, run=run), seconds=None)
+    assert run.status == ImportRun.Status.UNDONE and not Contact.objects.exists()

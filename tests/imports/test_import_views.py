@@ -547,7 +547,7 @@ def test_the_admin_shows_imports_and_their_rows_read_only(admin_client, sales_re
     assert admin_client.get(reverse("admin:crm_importrun_add")).status_code == 403
 
 
-def test_a_read_error_in_the_middle_of_the_file_stops_the_pass_with_a_message(
+def test_a_read_error_in_the_middle_of_the_file_sends_the_check_back_to_the_settings(
     login, sales_rep
 ) -> None:
     # The first 64 KiB are UTF-8, so UTF-8 is detected; a Windows-1252 "ü" comes later.
@@ -560,8 +560,11 @@ def test_a_read_error_in_the_middle_of_the_file_stops_the_pass_with_a_message(
     for _ in range(20):
         response = _advance(client, run)
         assert response.status_code == 200
-        if b"cannot go on" in response.content:
+        run.refresh_from_db()
+        if not run.running:
             break
-    assert b"is not valid UTF-8" in response.content
-    assert b"hx-post" not in response.content  # no more polling
-    assert f"{_url('new')}?entity=contact".encode() in response.content
+    # Back to the settings, saying why, with nothing written: the user picks the encoding.
+    assert run.status == ImportRun.Status.UPLOADED
+    page = client.get(_url("detail", run))
+    assert b"is not valid UTF-8" in page.content and b"Nothing was written" in page.content
+    assert b"hx-post" not in page.content  # no polling
