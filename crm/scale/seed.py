@@ -13,6 +13,12 @@ The order of work, and why:
    History pages show real entries;
 5. VACUUM ANALYZE (visibility map and statistics for the planner) once committed.
 Steps 1-4 are one transaction: a load that fails leaves no rows and every index in place.
+
+Derived rows need no step of their own: the open-deal counters (crm.DealStageTotal) are kept by
+statement-level triggers on crm_deal, which an INSERT ... SELECT fires like any other write.
+One big company (company row 0, BIG_COMPANY_ID, owned by rep01) gets `big_company` contacts and
+its share of deals, leads, notes, tasks, contracts and documents, for the detail page of a
+record with tens of thousands of related rows.
 """
 
 from __future__ import annotations
@@ -22,51 +28,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
 from audit.bulk import audit_bulk_batch
 
-from . import sql, tables
+from . import reference, sql, tables, work
+from .context import BIG_COMPANY_ID, BIG_COMPANY_ROW, Context
+from .reference import SALES_REPS, SCALE_DOMAIN, SCALE_PASSWORD, TEAMS
 
-SCALE_DOMAIN = "scale.minicrm.local"
-SCALE_PASSWORD = "minicrm-scale"  # noqa: S105 - printed on purpose: a local benchmark login
+__all__ = ["BIG_COMPANY_ID", "SALES_REPS", "SCALE_DOMAIN", "SCALE_PASSWORD", "TEAMS"]
+
 BATCH_ROWS = 250_000
-TEAMS = ("North", "South", "East", "West")
-SALES_REPS = 15
-# (pipeline, [(stage, probability, won, lost)]): the default "Sales" pipeline plus two more.
-EXTRA_PIPELINES = [
-    (
-        "Renewals",
-        [
-            ("Due", 60, False, False),
-            ("Quoted", 80, False, False),
-            ("Renewed", 100, True, False),
-            ("Churned", 0, False, True),
-        ],
-    ),
-    (
-        "Partnerships",
-        [
-            ("Intro", 10, False, False),
-            ("Evaluation", 30, False, False),
-            ("Contracting", 70, False, False),
-            ("Signed", 100, True, False),
-            ("Declined", 0, False, True),
-        ],
-    ),
-]
-# (entity, key, label, type, choices): what the generated custom_fields values use.
-CUSTOM_FIELDS = [
-    ("contact", "segment", "Segment", "choice", ["SMB", "Mid-market", "Enterprise"]),
-    ("contact", "nps", "NPS score", "number", []),
-    ("contact", "newsletter", "Newsletter", "boolean", []),
-    ("company", "tier", "Tier", "choice", ["Gold", "Silver", "Bronze"]),
-    ("company", "renewal_date", "Renewal date", "date", []),
-    ("deal", "source", "Source", "choice", ["Inbound", "Outbound", "Partner", "Referral"]),
-    ("deal", "forecast", "Forecast", "choice", ["Pipeline", "Best case", "Commit"]),
-    ("lead", "score", "Lead score", "number", []),
-]
 
 
 @dataclass(frozen=True)
@@ -81,12 +53,20 @@ class Plan:
     tasks: int
     history: int = 1000
     custom_share: float = 0.3
-    links: bool = True  # deal contacts and watchers
+    links: bool = True  # deal contacts and watchers, board sharing and watchers
+    contracts: int = 0
+    documents: int = 0  # each linked to one company, contact, deal or contract
+    boards: int = 0  # project boards, each with len(sql.BOARD_SECTIONS) sections
+    board_tasks: int = 0  # cards on the boards, besides `tasks`
+    big_company: int = 0  # contacts of the big company (0: no big company)
 
     @classmethod
     def proportional(cls, contacts: int, *, history: int = 1000) -> Plan:
         """Issue #8's proportions: a tenth as many companies, a fifth leads and deals, as many
-        notes as contacts, tasks for 30%."""
+        notes as contacts, tasks for 30%, contracts for 5% and documents for 10%. Boards: one
+        per 50,000 contacts (at least one per team), 200 cards per 50,000 contacts (at least 5
+        per section). The big company has 2% of the contacts, at least 300 (at most half)."""
+        boards = max(len(TEAMS), contacts // 50_000)
         return cls(
             contacts=contacts,
             companies=contacts // 10,
@@ -95,6 +75,11 @@ class Plan:
             notes=contacts,
             tasks=contacts * 3 // 10,
             history=history,
+            contracts=contacts // 20,
+            documents=contacts // 10,
+            boards=boards,
+            board_tasks=max(boards * len(sql.BOARD_SECTIONS) * 5, contacts // 250),
+            big_company=min(contacts // 2, max(300, contacts // 50)),
         )
 
 
@@ -109,6 +94,8 @@ class Report:
     index_seconds: float = 0.0
     history_rows: int = 0
     total_seconds: float = 0.0
+    big_company: Any = None  # its id (BIG_COMPANY_ID), None without one
+    big_company_contacts: int = 0
 
 
 def existing_data() -> list[str]:
@@ -137,137 +124,83 @@ def existing_data() -> list[str]:
     return found
 
 
-def _users(vocab: sql.Vocabulary) -> tuple[Any, list[Any], list[Any]]:
-    """One admin, four managers and fifteen reps: 20 users, the same password hash for all
-    (hashing is deliberately slow; once is enough)."""
-    from accounts.models import Team, User
-
-    password = make_password(SCALE_PASSWORD)
-    teams = [Team.objects.get_or_create(name=f"Scale {name}")[0] for name in TEAMS]
-
-    def create(email: str, n: int, **extra: Any) -> Any:
-        name = f"{vocab.first[n * 7 % len(vocab.first)]} {vocab.last[n * 11 % len(vocab.last)]}"
-        user = User(email=f"{email}@{SCALE_DOMAIN}", name=name, password=password, **extra)
-        user.full_clean(exclude=["password"])
-        user.save()
-        return user
-
-    admin = create("admin", 0, role="admin", is_staff=True, is_superuser=True)
-    managers = [
-        create(f"manager{t + 1:02d}", t + 1, role="manager", team=team)
-        for t, team in enumerate(teams)
-    ]
-    reps = [
-        create(f"rep{r + 1:02d}", r + 10, role="sales", team=teams[r % len(teams)])
-        for r in range(SALES_REPS)
-    ]
-    return admin, managers, reps
+# (label, model, first row, last row, column expressions given the context)
+_Step = tuple[str, Any, int, int, Callable[[Context], tables.Columns]]
 
 
-def _lookups() -> dict[str, list[str]]:
-    from crm.models import Campaign, DealType, Industry
-
-    made: dict[str, list[str]] = {}
-    for key, model, names in (
-        ("industries", Industry, sql.INDUSTRIES),
-        ("deal_types", DealType, ["New business", "Upsell", "Renewal", "Cross-sell"]),
-        ("campaigns", Campaign, ["Spring webinar", "Trade fair", "Newsletter", "Partner day"]),
-    ):
-        made[key] = [str(model.objects.get_or_create(name=n)[0].pk) for n in names]
-    return made
-
-
-def _pipelines() -> list[Any]:
-    from crm.models import Pipeline, Stage
-    from crm.services.pipelines import pipeline_ensure_default
-
-    pipelines = [pipeline_ensure_default()]
-    for position, (name, stages) in enumerate(EXTRA_PIPELINES, start=1):
-        pipeline, created = Pipeline.objects.get_or_create(
-            name=name, defaults={"position": position}
-        )
-        if created:
-            for index, (stage, probability, won, lost) in enumerate(stages):
-                Stage.objects.create(
-                    pipeline=pipeline,
-                    name=stage,
-                    position=index,
-                    probability=probability,
-                    is_won=won,
-                    is_lost=lost,
-                )
-        pipelines.append(pipeline)
-    return pipelines
-
-
-def _custom_fields() -> None:
-    from crm.models import CustomFieldDefinition
-
-    for position, (entity, key, label, kind, choices) in enumerate(CUSTOM_FIELDS):
-        definition, _ = CustomFieldDefinition.objects.get_or_create(
-            entity=entity,
-            key=key,
-            defaults={
-                "label": label,
-                "field_type": kind,
-                "choices": choices,
-                "position": position,
-            },
-        )
-        if definition.field_type != kind:
-            # The generated values would not validate against another type.
-            raise ValueError(f"custom field {entity}.{key} exists as {definition.field_type}")
-
-
-def _context(plan: Plan, vocab: sql.Vocabulary, managers: list, reps: list) -> tables.Context:
-    stage_ids, stage_status, pipeline_ids, offsets, sizes = [], [], [], [], []
-    for pipeline in _pipelines():
-        stages = list(pipeline.stages.order_by("position"))
-        pipeline_ids.append(str(pipeline.pk))
-        offsets.append(len(stage_ids))
-        sizes.append(len(stages))
-        stage_ids += [str(s.pk) for s in stages]
-        stage_status += ["won" if s.is_won else "lost" if s.is_lost else "open" for s in stages]
-    return tables.Context(
-        companies=plan.companies,
-        contacts=plan.contacts,
-        leads=plan.leads,
-        deals=plan.deals,
-        vocab=vocab,
-        owners=[str(u.pk) for u in reps * 2 + managers],
-        users=[str(u.pk) for u in managers + reps],
-        stage_ids=stage_ids,
-        stage_status=stage_status,
-        pipeline_ids=pipeline_ids,
-        pipeline_offsets=offsets,
-        pipeline_sizes=sizes,
-        custom_share=plan.custom_share,
-        **_lookups(),
+def _steps(plan: Plan, big: bool) -> list[_Step]:
+    """The tables in load order: foreign keys are checked per statement, so a table comes
+    after those it points at (board cards after the sections, documents after contracts)."""
+    from crm.models import (
+        Board,
+        Company,
+        Contact,
+        Contract,
+        Deal,
+        Document,
+        Lead,
+        Note,
+        Section,
+        Task,
     )
 
+    sections = plan.boards * len(sql.BOARD_SECTIONS)
+    first_card = plan.tasks + 1  # cards are task rows after the record tasks: ids stay unique
+    steps: list[_Step] = [
+        (m._meta.db_table, m, first, last, columns)
+        for m, first, last, columns in (
+            (Company, BIG_COMPANY_ROW if big else 1, plan.companies, tables.companies),
+            (Contact, 1, plan.contacts, tables.contacts),
+            (Deal, 1, plan.deals, tables.deals),
+            (Lead, 1, plan.leads, tables.leads),
+            (Note, 1, plan.notes, tables.notes),
+            (Task, 1, plan.tasks, tables.tasks),
+            (Contract, 1, plan.contracts, work.contracts),
+            (Document, 1, plan.documents, work.documents),
+            (Board, 1, plan.boards, work.boards),
+            (Section, 1, sections, work.sections),
+        )
+    ]
+    if sections:
+        steps.append(
+            (
+                "crm_task (boards)",
+                Task,
+                first_card,
+                plan.tasks + plan.board_tasks,
+                lambda ctx: work.board_tasks(ctx, first_card, sections),
+            )
+        )
+    return steps
 
-def _load_table(model: Any, rows: int, columns: tables.Columns, seed: int) -> int:
+
+def _load_table(model: Any, first: int, last: int, columns: tables.Columns, seed: int) -> int:
     given, derived = columns
     table = model._meta.db_table
     done = 0
-    for first in range(1, rows + 1, BATCH_ROWS):
-        last = min(first + BATCH_ROWS - 1, rows)
-        details = {"table": table, "first_row": first, "last_row": last, "seed": seed}
+    for start in range(first, last + 1, BATCH_ROWS):
+        end = min(start + BATCH_ROWS - 1, last)
+        details = {"table": table, "first_row": start, "last_row": end, "seed": seed}
         with audit_bulk_batch(description=f"seed_scale: {table}", details=details):
-            done += sql.insert_series(model, first, last, given, derived)
+            done += sql.insert_series(model, start, end, given, derived)
     return done
 
 
-def _links(plan: Plan, ctx: tables.Context) -> list[tuple[str, str]]:
-    """(table, SQL) of the link rows: each deal's primary contact among its contacts, and
-    watchers on a share of contacts, companies and deals (someone outside the owner's team
-    often, which is what makes watching matter for visibility)."""
+def _links(plan: Plan, ctx: Context) -> list[tuple[str, str]]:
+    """(table, SQL) of the link rows: each document's record; with `plan.links`, each deal's
+    primary contact among its contacts, watchers on a share of contacts, companies and deals
+    (someone outside the owner's team often, which is what makes watching matter for
+    visibility), and boards shared and watched."""
+    documents = work.document_links(ctx, plan.documents) if plan.documents else []
+    if not plan.links:
+        return documents
     statements = [
+        *documents,
         (
             "crm_deal_contacts",
             "INSERT INTO crm_deal_contacts (deal_id, contact_id) "
             "SELECT id, primary_contact_id FROM crm_deal WHERE primary_contact_id IS NOT NULL",
-        )
+        ),
     ]
     for table, count, step in (("contact", plan.contacts, 100), ("company", plan.companies, 50)):
         statements.append(
@@ -286,12 +219,22 @@ def _links(plan: Plan, ctx: tables.Context) -> list[tuple[str, str]]:
             f"FROM generate_series(1, {plan.deals}, 50) AS i",
         )
     )
-    return statements
+    return statements + (work.board_links(ctx, plan.boards) if plan.boards else [])
+
+
+def _link_tables() -> list[str]:
+    from crm.models import Board, Company, Contact, Deal, Document
+
+    fields = [(Deal, "contacts"), (Contact, "watchers"), (Company, "watchers")]
+    fields += [(Deal, "watchers"), (Board, "shared_with"), (Board, "watchers")]
+    fields += [(Document, name) for name in ("companies", "contacts", "deals", "contracts")]
+    return [m._meta.get_field(f).remote_field.through._meta.db_table for m, f in fields]
 
 
 def _history(plan: Plan, rep: Any) -> int:
     """Real, row-by-row audited changes after the load: the known John Smith contact, and two
-    edits each on the first `plan.history` contacts, edits on a fifth as many deals and leads."""
+    edits each on the first `plan.history` contacts, edits on a fifth as many deals, leads and
+    contracts."""
     from crm.models import Contact
 
     Contact.objects.create(
@@ -325,20 +268,20 @@ def _history(plan: Plan, rep: Any) -> int:
             "UPDATE crm_lead SET status = 'contacted' WHERE status = 'new' "  # noqa: S608
             f"AND id IN {sample.format(t='lead', n=min(k, plan.leads))}"
         )
+    if min(k, plan.contracts):
+        changed += sql.execute(
+            "UPDATE crm_contract SET description = 'Renewal terms agreed by phone.' "  # noqa: S608
+            f"WHERE id IN {sample.format(t='contract', n=min(k, plan.contracts))}"
+        )
     return changed
 
 
 def seed(plan: Plan, *, seed: int = 0, out: Callable[[str], None] = print) -> Report:
     """Load `plan` into an empty CRM; `seed` makes the data repeatable. Progress goes to `out`."""
-    from crm.models import Company, Contact, Deal, Lead, Note, Task
-
     started = time.perf_counter()
     vocab = sql.Vocabulary.build(seed)
-    big = [(Company, plan.companies, tables.companies), (Contact, plan.contacts, tables.contacts)]
-    big += [(Deal, plan.deals, tables.deals), (Lead, plan.leads, tables.leads)]
-    big += [(Note, plan.notes, tables.notes), (Task, plan.tasks, tables.tasks)]
-    link_tables = ["crm_deal_contacts", "crm_contact_watchers", "crm_company_watchers"]
-    all_tables = [m._meta.db_table for m, _, _ in big] + [*link_tables, "crm_deal_watchers"]
+    steps = _steps(plan, big=min(plan.big_company, plan.contacts) > 0)
+    all_tables = list(dict.fromkeys(m._meta.db_table for _, m, *_ in steps)) + _link_tables()
     with transaction.atomic():
         sql.execute("SELECT setseed(%s)", [(seed % 1_000_003) / 1_000_003])
         # Index builds sort in memory up to this; the load's transition tables and foreign
@@ -349,29 +292,28 @@ def seed(plan: Plan, *, seed: int = 0, out: Callable[[str], None] = print) -> Re
         # million queued checks would be held in memory and CREATE INDEX refuses a table with
         # pending checks. Checked at the end of each statement instead.
         sql.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        admin, managers, reps = _users(vocab)
-        _custom_fields()
-        ctx = _context(plan, vocab, managers, reps)
+        admin, managers, reps = reference.users(vocab)
+        reference.custom_fields()
+        ctx = reference.context(plan, vocab, managers, reps)
         report = Report(admin=admin, rep=reps[0], users=[admin, *managers, *reps])
+        if ctx.big.contacts:
+            report.big_company, report.big_company_contacts = BIG_COMPANY_ID, ctx.big.contacts
         indexes = sql.secondary_indexes(all_tables)
         sql.drop_indexes(indexes)
         inserting = time.perf_counter()
-        for model, rows, columns in big:
-            if rows <= 0:
+        for label, model, first, last, columns in steps:
+            if last < first:
                 continue
             table_started = time.perf_counter()
-            done = _load_table(model, rows, columns(ctx), seed)
-            report.tables.append((model._meta.db_table, done, time.perf_counter() - table_started))
+            done = _load_table(model, first, last, columns(ctx), seed)
+            report.tables.append((label, done, time.perf_counter() - table_started))
             out(_line(*report.tables[-1]))
-        if plan.links:
-            for table, statement in _links(plan, ctx):
-                table_started = time.perf_counter()
-                with audit_bulk_batch(
-                    description=f"seed_scale: {table}", details={"table": table}
-                ):
-                    done = sql.execute(statement)
-                report.tables.append((table, done, time.perf_counter() - table_started))
-                out(_line(*report.tables[-1]))
+        for table, statement in _links(plan, ctx):
+            table_started = time.perf_counter()
+            with audit_bulk_batch(description=f"seed_scale: {table}", details={"table": table}):
+                done = sql.execute(statement)
+            report.tables.append((table, done, time.perf_counter() - table_started))
+            out(_line(*report.tables[-1]))
         report.insert_seconds = time.perf_counter() - inserting
         indexing = time.perf_counter()
         sql.create_indexes(indexes)

@@ -88,6 +88,39 @@ TASK_TITLES = [
     "Book onsite visit",
 ]
 
+CONTRACT_TYPES = ["Subscription", "Service agreement", "Licence", "Support", "Framework agreement"]
+DOCUMENT_TYPES = ["Proposal", "Signed contract", "Invoice copy", "Specification", "Presentation"]
+DOCUMENT_TITLES = ["Meeting notes", "Requirements", "Price list", "Product sheet", "Project plan"]
+BOARD_PROJECTS = [
+    "Website relaunch",
+    "Customer onboarding",
+    "Trade fair",
+    "CRM rollout",
+    "Partner programme",
+    "Pricing update",
+    "Customer survey",
+    "Office move",
+]
+# A board's columns and the status of the cards in each.
+BOARD_SECTIONS = [
+    ("To do", "open"),
+    ("In progress", "in_progress"),
+    ("Review", "in_progress"),
+    ("Done", "done"),
+]
+BOARD_TASK_TITLES = [
+    "Draft the brief",
+    "Collect quotes",
+    "Review copy",
+    "Book the venue",
+    "Update slides",
+    "Test the import",
+    "Send invitations",
+    "Sign-off meeting",
+    "Prepare budget",
+    "Write announcement",
+]
+
 
 @dataclass(frozen=True)
 class Vocabulary:

@@ -3,17 +3,17 @@
 Each function returns (given, derived) for sql.insert_series(): `derived` draws the random
 numbers of a row once (which company, which name, which stage), `given` turns them into column
 values. Rows point at each other by drawing a row number and deriving its id (sql.row_id), and
-a company's name, domain and owner are functions of its row number too, so a contact can get an
-email at its company's domain and its company's owner without a join. Every value satisfies
-the models' check constraints by construction (see the comments where a rule applies).
+a company's name, domain and owner are functions of its row number too (crm/scale/context.py),
+so a contact can get an email at its company's domain and its company's owner without a join.
+The first rows of each table belong to the big company (context.BigCompany). Every value
+satisfies the models' check constraints by construction (see the comments where a rule
+applies). Contracts, documents and project boards are in crm/scale/work.py.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 from . import sql
+from .context import Context
 from .sql import pick, row_id
 
 Columns = tuple[dict[str, str], dict[str, str]]
@@ -21,101 +21,6 @@ CREATED = "now() - random() * interval '1095 days'"
 # Between created_at and now: the touch trigger is bypassed by INSERT, so the load sets both.
 SINCE_CREATED = "created + random() * (now() - created)"
 UPDATED = SINCE_CREATED
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the expressions need besides the row number: counts, ids made by the ORM first."""
-
-    companies: int
-    contacts: int
-    leads: int
-    deals: int
-    vocab: sql.Vocabulary
-    owners: list[str]  # sales reps and managers, reps listed twice: they own most records
-    users: list[str]  # everyone who writes notes, is assigned tasks, watches records
-    industries: list[str]
-    deal_types: list[str]
-    campaigns: list[str]
-    stage_ids: list[str]  # all stages of all pipelines, pipeline by pipeline
-    stage_status: list[str]  # open / won / lost, parallel to stage_ids
-    pipeline_ids: list[str]
-    pipeline_offsets: list[int]  # index in stage_ids of each pipeline's first stage
-    pipeline_sizes: list[int]
-    custom_share: float
-
-    def owner(self, index: str) -> str:
-        return f"{sql.uuid_array(self.owners)}[1 + ({index}) % {len(self.owners)}]"
-
-    def any_user(self, index: str) -> str:
-        return f"{sql.uuid_array(self.users)}[1 + ({index}) % {len(self.users)}]"
-
-    def random_row(self, count: int, share: float = 1.0) -> str:
-        """A row number in [1, count], or NULL for (1 - share) of rows or an empty table."""
-        if count <= 0 or share <= 0:
-            return "NULL::int"
-        number = f"1 + floor(random() * {count})::int"
-        return number if share >= 1 else f"CASE WHEN random() < {share} THEN {number} END"
-
-    def lookup(self, ids: list[str], share: float) -> str:
-        if not ids:
-            return "NULL"
-        return (
-            f"CASE WHEN random() < {share} THEN "
-            f"{sql.uuid_array(ids)}[1 + floor(random() * {len(ids)})::int] END"
-        )
-
-    # A company's identity is a function of its row number (see the module docstring).
-    def _word(self, c: str) -> str:
-        return f"{sql.array(self.vocab.words)}[1 + ({c}) % {len(self.vocab.words)}]"
-
-    def _last(self, c: str) -> str:
-        # (c / words + k * c) mod lasts: neighbouring companies get different last names, and
-        # with 1 + k * words coprime to lasts, (word, last) pairs still repeat only after
-        # words x lasts companies.
-        words, lasts = len(self.vocab.words), len(self.vocab.last)
-        k = next(k for k in range(1, lasts) if math.gcd(1 + k * words, lasts) == 1)
-        return f"{sql.array(self.vocab.last)}[1 + (({c}) / {words} + {k} * ({c})) % {lasts}]"
-
-    def company_name(self, c: str) -> str:
-        suffixes = sql.array(sql.COMPANY_SUFFIXES)
-        n = len(sql.COMPANY_SUFFIXES)
-        return f"initcap({self._word(c)}) || ' ' || {self._last(c)} || {suffixes}[1 + ({c}) % {n}]"
-
-    def domain(self, c: str) -> str:
-        # Unique while c < words x last names x TLDs (~1.4M companies).
-        combos = len(self.vocab.words) * len(self.vocab.last)
-        tld = f"{sql.array(sql.TLDS)}[1 + (({c}) / {combos}) % {len(sql.TLDS)}]"
-        return f"lower({self._word(c)} || {self._last(c)}) || '.' || {tld}"
-
-    def person(self) -> tuple[dict[str, str], str, str]:
-        """Derived columns drawing a name (2% with two letters swapped: search must forgive
-        typos in the data too), and the first and last name expressions over them."""
-        first, last = self.vocab.first, self.vocab.last
-        derived = {
-            "fx": f"1 + floor(random() * {len(first)})::int",
-            "lx": f"1 + floor(random() * {len(last)})::int",
-            "typo": "random() < 0.02",
-        }
-        raw = f"{sql.array(last)}[lx]"
-        swapped = (
-            f"substr({raw}, 1, 1) || substr({raw}, 3, 1) || substr({raw}, 2, 1) "
-            f"|| substr({raw}, 4)"
-        )
-        return (
-            derived,
-            f"{sql.array(first)}[fx]",
-            f"(CASE WHEN typo THEN {swapped} ELSE {raw} END)",
-        )
-
-    def custom(self, fields: dict[str, str]) -> str:
-        """custom_fields: these keys on a share of rows, an empty object (the default) on the
-        others. Values have the JSON types crm.custom_fields normalises to."""
-        pairs = ", ".join(f"'{key}', {expr}" for key, expr in fields.items())
-        return (
-            f"CASE WHEN random() < {self.custom_share} THEN jsonb_build_object({pairs}) "
-            "ELSE '{}'::jsonb END"
-        )
 
 
 def _phone() -> str:
@@ -168,7 +73,7 @@ def contacts(ctx: Context) -> Columns:
     city, country = _city()
     derived = {
         **person,
-        "c": ctx.random_row(ctx.companies, 0.85),
+        "c": ctx.big.row(ctx.big.contacts, ctx.random_row(ctx.companies, 0.85)),
         "created": CREATED,
         "city": f"1 + floor(random() * {len(sql.CITIES)})::int",
     }
@@ -221,8 +126,12 @@ def deals(ctx: Context) -> Columns:
     p = f"(CASE {chooser} ELSE {len(ctx.pipeline_ids)} END)" if weights else "1"
     derived = {
         "r": "random()",
-        "c": ctx.random_row(ctx.companies, 0.9),
-        "pc": ctx.random_row(ctx.contacts, 0.7),
+        "c": ctx.big.row(ctx.big.deals, ctx.random_row(ctx.companies, 0.9)),
+        # The big company's deals name one of its own people (contacts 1..big.contacts).
+        "pc": (
+            f"CASE WHEN i <= {ctx.big.deals} THEN {ctx.random_row(ctx.big.contacts)} "
+            f"ELSE {ctx.random_row(ctx.contacts, 0.7)} END"
+        ),
         "created": CREATED,
         "u": "random()",
     }
@@ -270,7 +179,7 @@ def leads(ctx: Context) -> Columns:
     derived = {
         **person,
         "status": pick(statuses),
-        "c": ctx.random_row(ctx.companies, 0.3),
+        "c": ctx.big.row(ctx.big.leads, ctx.random_row(ctx.companies, 0.3)),
         "created": CREATED,
     }
     converted = "status = 'converted'"
@@ -310,9 +219,10 @@ def leads(ctx: Context) -> Columns:
     return given, derived
 
 
-def _parents(ctx: Context, weights: dict[str, float]) -> dict[str, str]:
+def _parents(ctx: Context, weights: dict[str, float], big: int = 0) -> dict[str, str]:
     """The four parent id columns over a derived random `r`: it picks one parent table by
-    weight, whose column alone is set (none for 'none'). Empty tables get no weight."""
+    weight, whose column alone is set (none for 'none'). Empty tables get no weight. Rows
+    1..big hang off the big company instead."""
     counts = {
         "company": ctx.companies,
         "contact": ctx.contacts,
@@ -326,19 +236,22 @@ def _parents(ctx: Context, weights: dict[str, float]) -> dict[str, str]:
         edge += weight / total
         arms.append(f"WHEN r < {edge:.6f} THEN '{name}'")
     arms[-1] = f"ELSE '{list(live)[-1]}'"
+    if big > 0:
+        arms.insert(0, f"WHEN i <= {big} THEN 'company'")
     kind = f"(CASE {' '.join(arms)} END)"
-    columns = {
-        f"{table}_id": (
-            f"CASE WHEN {kind} = '{table}' THEN {row_id(table, ctx.random_row(count))} END"
-        )
-        for table, count in counts.items()
+    rows = {table: ctx.random_row(count) for table, count in counts.items()}
+    rows["company"] = ctx.big.row(big, rows["company"])
+    return {
+        f"{table}_id": f"CASE WHEN {kind} = '{table}' THEN {row_id(table, rows[table])} END"
+        for table in counts
     }
-    return columns
 
 
 def notes(ctx: Context) -> Columns:
     # note_exactly_one_parent: the weights have no 'none'.
-    parents = _parents(ctx, {"contact": 0.6, "company": 0.15, "lead": 0.1, "deal": 0.15})
+    parents = _parents(
+        ctx, {"contact": 0.6, "company": 0.15, "lead": 0.1, "deal": 0.15}, ctx.big.notes
+    )
     body = (
         f"{pick(sql.NOTE_OPENERS)} || ' ' || {pick(ctx.vocab.first)} || ' about ' "
         f"|| {pick(sql.NOTE_TOPICS)} || '. ' || initcap({pick(ctx.vocab.words)}) || ' ' "
@@ -359,7 +272,9 @@ def notes(ctx: Context) -> Columns:
 def tasks(ctx: Context) -> Columns:
     # task_at_most_one_parent: one of the four, or none (a loose to-do).
     parents = _parents(
-        ctx, {"contact": 0.4, "deal": 0.2, "company": 0.15, "lead": 0.1, "none": 0.15}
+        ctx,
+        {"contact": 0.4, "deal": 0.2, "company": 0.15, "lead": 0.1, "none": 0.15},
+        ctx.big.tasks,
     )
     derived = {
         "r": "random()",

@@ -1,4 +1,5 @@
-"""seed_scale at a small size: proportions, invariants, indexes back, audit, search, refusals.
+"""seed_scale at a small size: proportions, invariants, indexes back, audit, search, refusals;
+contracts, documents, project boards and the big company in tests/crm/test_seed_scale_work.py.
 
 One load is shared by the module's tests (a class-scoped fixture would still reload per test
 under pytest-django's per-test rollback, so the checks are grouped in a few tests instead).
@@ -12,12 +13,26 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Sum
 from django.test import override_settings
 
 from accounts.models import Team, User
 from audit.models import AuditEvent
-from crm.models import Company, Contact, CustomFieldDefinition, Deal, Lead, Note, Pipeline, Task
+from crm.models import (
+    Board,
+    Company,
+    Contact,
+    Contract,
+    CustomFieldDefinition,
+    Deal,
+    DealStageTotal,
+    Document,
+    Lead,
+    Note,
+    Pipeline,
+    Section,
+    Task,
+)
 from crm.scale import SCALE_DOMAIN, SCALE_PASSWORD
 from crm.selectors.search import global_search
 
@@ -56,12 +71,20 @@ def test_seed_scale_loads_proportional_tables_and_prints_progress(seeded: tuple)
     out, _ = seeded
     # +1: the known John Smith, created through the ORM after the load.
     assert Contact.objects.count() == CONTACTS + 1
-    assert Company.objects.count() == CONTACTS // 10
+    assert Company.objects.count() == CONTACTS // 10 + 1  # + the big company
     assert Lead.objects.count() == CONTACTS // 5
     assert Deal.objects.count() == CONTACTS // 5
     assert Note.objects.count() == CONTACTS
-    assert Task.objects.count() == CONTACTS * 3 // 10
-    for table in ("crm_contact", "crm_note", "crm_task", "crm_deal_contacts"):
+    assert Contract.objects.count() == CONTACTS // 20
+    assert Document.objects.count() == CONTACTS // 10
+    # One board per team at this size, 4 sections each, at least 5 cards per section.
+    assert Board.objects.count() == 4
+    assert Section.objects.count() == 16
+    assert Task.objects.filter(section=None).count() == CONTACTS * 3 // 10
+    assert Task.objects.exclude(section=None).count() == 80
+    for table in ("crm_contact", "crm_note", "crm_task", "crm_deal_contacts", "crm_contract"):
+        assert table in out
+    for table in ("crm_document_companies", "crm_board", "crm_section", "crm_task (boards)"):
         assert table in out
     assert "rows/s" in out and "indexes rebuilt" in out
     assert f"admin@{SCALE_DOMAIN} / {SCALE_PASSWORD}" in out
@@ -90,6 +113,24 @@ def test_seed_scale_users_teams_and_one_password_hash(seeded: tuple) -> None:
     assert users.get(email=f"rep07@{SCALE_DOMAIN}").check_password(SCALE_PASSWORD)
 
 
+def _assert_stage_totals_agree_with_the_deals() -> None:
+    # The triggers on crm_deal keep the counters during the bulk load as for any write.
+    grouped = (
+        Deal.objects.filter(status="open")
+        .values("stage_id", "owner_id", "shared_with_team", "currency")
+        .annotate(n=Count("pk"), total=Sum("amount"))
+    )
+    expected = {
+        (r["stage_id"], r["owner_id"], r["shared_with_team"], r["currency"]): (r["n"], r["total"])
+        for r in grouped
+    }
+    counters = {
+        (t.stage_id, t.owner_id, t.shared_with_team, t.currency): (t.deal_count, t.amount_total)
+        for t in DealStageTotal.objects.all()
+    }
+    assert expected and counters == expected
+
+
 def test_seed_scale_rows_keep_the_rules_the_constraints_state(seeded: tuple) -> None:
     assert Pipeline.objects.count() == 3
     assert {p.deals.count() > 0 for p in Pipeline.objects.all()} == {True}
@@ -108,6 +149,7 @@ def test_seed_scale_rows_keep_the_rules_the_constraints_state(seeded: tuple) -> 
     assert not Lead.objects.filter(status="converted", converted_at=None).exists()
     assert Lead.objects.filter(status="converted").exclude(converted_contact=None).exists()
     assert not Contact.objects.filter(updated_at__lt=F("created_at")).exists()
+    _assert_stage_totals_agree_with_the_deals()
 
 
 def test_seed_scale_rebuilds_every_index_and_audits_in_batches(seeded: tuple) -> None:
@@ -116,9 +158,14 @@ def test_seed_scale_rebuilds_every_index_and_audits_in_batches(seeded: tuple) ->
     summaries = AuditEvent.objects.filter(action="bulk")
     tables = {e.snapshot["table"] for e in summaries}
     assert {"crm_contact", "crm_company", "crm_note", "crm_task", "crm_deal_watchers"} <= tables
+    assert {"crm_contract", "crm_document", "crm_document_contacts", "crm_board"} <= tables
+    assert {"crm_section", "crm_board_watchers", "crm_board_shared_with"} <= tables
     assert summaries.filter(snapshot__description="seed_scale: crm_contact").exists()
     # No row entries for the bulk rows: the sample's edits and the ORM-made rows only.
-    assert AuditEvent.objects.filter(table_name="crm_note").count() == 0
+    for table in ("crm_note", "crm_document", "crm_board", "crm_section", "crm_task"):
+        assert AuditEvent.objects.filter(table_name=table).count() == 0
+    # The sample's contracts: a fifth of --history.
+    assert AuditEvent.objects.filter(table_name="crm_contract", action="update").count() == 20
     contact_entries = AuditEvent.objects.filter(table_name="crm_contact")
     assert contact_entries.filter(action="update").count() == 200  # two edits of 100
     sample = contact_entries.filter(action="update").first()

@@ -1,11 +1,15 @@
 """`manage.py seed_scale --contacts 1000000`: the scale dataset of issue #8, for benchmarks.
 
 N contacts and proportional companies (N/10), leads and deals (N/5 each, over three
-pipelines), notes (N) and tasks (0.3 N), with custom field values on 30% of the rows, 20 users
-in 4 teams, team sharing and watchers, in set-based SQL (crm/scale/). It refuses to run in
-production (it creates users with a known password) and on a CRM that already holds records:
-scale data mixed with real data is never wanted, and there is deliberately no --force; start
-from an empty database instead (`manage.py flush`, or a new database).
+pipelines), notes (N), tasks (0.3 N), contracts (N/20), documents (N/10, links to files kept
+elsewhere), project boards with sections and cards (20 boards and 4,000 cards at 1M), with
+custom field values on 30% of the rows, 20 users in 4 teams, team sharing and watchers, and one
+big company with 2% of the contacts (scale.BIG_COMPANY_ID), in set-based SQL (crm/scale/).
+
+It refuses to run in production (it creates users with a known password) and on a CRM that
+already holds records: scale data mixed with real data is never wanted, and there is
+deliberately no --force; start from an empty database instead (`manage.py flush`, or a new
+database).
 """
 
 from __future__ import annotations
@@ -59,6 +63,11 @@ class Command(BaseCommand):
                 f"(inserts {report.insert_seconds:.1f} s)."
             )
         )
+        if report.big_company:
+            self.stdout.write(
+                f"Big company: /companies/{report.big_company}/ "
+                f"({report.big_company_contacts:,} contacts)"
+            )
         self.stdout.write(
             f"Sign in as admin@{scale.SCALE_DOMAIN} / {scale.SCALE_PASSWORD}  (managers "
             f"manager01..04@, sales reps rep01..15@{scale.SCALE_DOMAIN}, same password)"
