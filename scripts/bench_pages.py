@@ -95,14 +95,16 @@ def fixtures() -> dict[str, Any]:
 
     from accounts.models import User
     from crm import scale
-    from crm.models import Company
+    from crm.models import Company, Contact
 
     rep = User.objects.get(email=f"rep01@{scale.SCALE_DOMAIN}")
     manager = User.objects.get(email=f"manager01@{scale.SCALE_DOMAIN}")
     # A company both users may see (rep01 owns it; manager01 leads rep01's team) with the most
-    # related rows of its owner's companies: its panels have something to show.
+    # related rows of its owner's companies: its panels have something to show. The big
+    # company (also rep01's) is left out: it is a case of its own.
     company = (
         Company.objects.filter(owner=rep)
+        .exclude(pk=scale.BIG_COMPANY_ID)
         .annotate(n=Count("contacts"))
         .order_by("-n", "pk")
         .values("pk", "n")
@@ -110,7 +112,12 @@ def fixtures() -> dict[str, Any]:
     )
     if company is None:
         raise SystemExit("rep01 owns no company: cannot benchmark company detail")
-    return {"rep": rep, "manager": manager, "company": company}
+    # Tens of thousands of contacts at 1M (seed_scale's big company, rep01's): panels that
+    # count or sort every related row show here. None in a database seeded before it existed.
+    big = Company.objects.filter(pk=scale.BIG_COMPANY_ID).values("pk").first()
+    if big is not None:
+        big["n"] = Contact.objects.filter(company_id=big["pk"]).count()
+    return {"rep": rep, "manager": manager, "company": company, "big_company": big}
 
 
 def pages(fx: dict[str, Any]) -> list[Page]:
@@ -121,6 +128,10 @@ def pages(fx: dict[str, Any]) -> list[Page]:
         Page("contacts.cf_segment", "/contacts/?cf_segment=SMB"),
         Page(f"contacts.page{DEEP_PAGE}", "/contacts/"),  # URL found by following "next"
         Page("company.detail", f"/companies/{fx['company']['pk']}/"),
+    ]
+    if fx["big_company"] is not None:
+        listed.append(Page("company.detail_big", f"/companies/{fx['big_company']['pk']}/"))
+    listed += [
         Page("deals.board", "/deals/board/"),
         Page("dashboard", "/"),
     ]
@@ -228,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         seed_seconds = time.perf_counter() - t0
         fx = fixtures()
         print(f"company for detail: {fx['company']['pk']} ({fx['company']['n']} contacts)")
+        if fx["big_company"] is not None:
+            big = fx["big_company"]
+            print(f"big company for detail: {big['pk']} ({big['n']} contacts)")
         page_list = pages(fx)
         users = {"rep": fx["rep"], "manager": fx["manager"]}
         timings: list[Timing] = []
