@@ -237,11 +237,10 @@ class Doc:
         """Queue this document's side of a many-to-many link (resolved after every collection
         is in, from both sides' arrays: Q4)."""
         value = self.take(name)
-        try:
-            others = convert.object_ids(value)
-        except Unconvertible as error:
-            self.lossy(name, value, str(error))
-            return
+        # One entry that is not an ObjectId costs only itself: the valid ones still link.
+        others, invalid = convert.split_object_ids(value)
+        if invalid:
+            self.lossy(name, value if not others else invalid, "not ObjectIds")
         for other in others:
             pair = (self.oid, other) if owner_side else (other, self.oid)
             self.links.append((link, *pair))

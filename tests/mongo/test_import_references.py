@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
-from crm.models import Contact, Task
+from crm.models import Company, Contact, Task
 from migrations_mongo.models import ImportIssue, Leftover
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +114,16 @@ def test_a_task_with_a_dangling_creator_is_owned_by_its_user(dump, run_import) -
         ("createdBy", "points at a user that is not in the import; user used instead")
     ]
     assert leftovers(task) == {"createdBy": {"$oid": str(nobody)}}
+
+
+def test_an_invalid_entry_in_a_link_array_drops_only_itself(dump, run_import) -> None:
+    company = ObjectId()
+    folder = dump(
+        Users=USERS,
+        crm_Accounts=[{"_id": company, "name": "Acme", "watchers": [U1, "not-an-id"]}],
+    )
+    assert run_import(folder) == 0
+    watchers = Company.objects.get(legacy_id=str(company)).watchers.all()
+    assert [u.email for u in watchers] == ["one@example.com"]
+    assert warnings(company) == [("watchers", "not ObjectIds; kept in the leftovers")]
+    assert leftovers(company) == {"watchers": ["not-an-id"]}
