@@ -182,8 +182,12 @@ class Contact(HasDetailPage, CustomizableRecord):
             models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
             # CSV import matches contacts on email in any letter case: UPPER(email) IN (...).
             models.Index(Upper("email"), name="contact_email_upper_idx"),
-            # Company page: contacts of a company.
-            models.Index(fields=["company"], name="contact_company_idx"),
+            # Company page: the Contacts panel, a company's contacts by name (its first rows
+            # read in index order, however many contacts the company has); and every
+            # "contacts of a company" lookup by its leading column.
+            models.Index(
+                fields=["company", "last_name", "first_name"], name="contact_company_idx"
+            ),
             models.Index(F("type"), F("updated_at").desc(), name="contact_type_upd_idx"),
             GinIndex(fields=["tags"], name="contact_tags_gin"),
         ]

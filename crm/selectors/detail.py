@@ -74,6 +74,7 @@ class Panel:
     title: str
     rows: list[PanelRow]
     count: int
+    count_capped: bool = False  # count is a floor: there are at least this many
     more_url: str | None = None
     add_url: str | None = None
     # An inline link form (crm/forms/links.py) and where it posts; None: no form.

@@ -110,7 +110,7 @@ def test_detail_page_stays_within_its_query_budget(
 
 
 def test_a_panel_costs_one_query_whether_it_fits_or_overflows(
-    sales_rep, outsider, django_assert_num_queries
+    sales_rep, outsider, django_assert_num_queries, monkeypatch
 ) -> None:
     company = f.CompanyFactory(owner=sales_rep)
     f.ContactFactory.create_batch(3, owner=sales_rep, company=company)
@@ -125,7 +125,15 @@ def test_a_panel_costs_one_query_whether_it_fits_or_overflows(
     with django_assert_num_queries(1):
         panel = related_panel(sales_rep, other, "contacts", can_add=False)
     assert panel.count == 11 and len(panel.rows) == 10 and panel.has_more
+    assert not panel.count_capped
     assert all(row.url == f"/contacts/{row.pk}/" for row in panel.rows)
+    # A company with more related rows than the cap shows a floor, not an exact count.
+    monkeypatch.setattr("crm.selectors.panels.COUNT_CAP", 11)
+    panel = related_panel(sales_rep, other, "contacts", can_add=False)
+    assert (panel.count, panel.count_capped, len(panel.rows)) == (11, True, 10)
+    # ...and still the first rows by name, not any ten of the first eleven.
+    expected = other.contacts.order_by("last_name", "first_name").filter(owner=sales_rep)
+    assert [r.pk for r in panel.rows] == list(expected.values_list("pk", flat=True)[:10])
 
 
 def test_deal_contacts_panel_lists_linked_and_primary_contacts_once_each(

@@ -13,7 +13,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from crm import factories as f
 from crm.models import Deal, Document
-from crm.selectors.panels import related_panel, related_panels
+from crm.selectors.panels import related_panels
 from crm.services.links import (
     deal_add_contact,
     deal_remove_contact,
@@ -308,23 +308,6 @@ def test_document_page_offers_a_link_form_per_entity_to_its_editor(sales_rep, lo
 
 
 # --- panels ----------------------------------------------------------------------------------
-
-
-def test_a_panel_costs_one_query_whether_it_fits_or_overflows(
-    sales_rep, django_assert_num_queries
-) -> None:
-    company = f.CompanyFactory(owner=sales_rep)
-    f.ContactFactory.create_batch(3, owner=sales_rep, company=company)
-    other = f.CompanyFactory(owner=sales_rep)
-    f.ContactFactory.create_batch(11, owner=sales_rep, company=other)
-    related_panel(sales_rep, company, "contacts", can_add=False)  # warm the watched-ids cache
-    with django_assert_num_queries(1):
-        panel = related_panel(sales_rep, company, "contacts", can_add=False)
-    assert panel.count == 3 and not panel.has_more
-    # Overflowing costs the same: the rows and their total come in one query (a window count).
-    with django_assert_num_queries(1):
-        panel = related_panel(sales_rep, other, "contacts", can_add=False)
-    assert panel.count == 11 and len(panel.rows) == 10 and panel.has_more
 
 
 def test_record_url_with_several_keys_equals_reverse() -> None:
