@@ -79,7 +79,6 @@ class ImportRun(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        db_index=False,
     )
     undo_kept = models.PositiveIntegerField(default=0)  # rows changed since, left as they are
 
@@ -173,7 +172,8 @@ class ImportMapping(models.Model):
     )
     entity = models.CharField(max_length=16)
     choices = models.JSONField(default=dict)  # normalised header -> field name ("" = ignored)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Not updated_at: that name means "kept by the touch_updated_at trigger" on CRM records.
+    saved_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
