@@ -170,7 +170,7 @@ class Importer:
         if not keys:
             return {}
         match_on = self.run.match_on
-        records = self.model._default_manager.all()
+        records = self.model._default_manager.order_by()  # no sort: a lookup by key
         if not self.run.dry_run:
             records = records.select_for_update(of=("self",))
         if match_on in UPPER_MATCH:
@@ -213,12 +213,18 @@ class Importer:
 
     def _write(self, items: list[Pending]) -> None:
         new_companies = {id(i.new_company): i.new_company for i in items if i.new_company}
-        for company in new_companies.values():
-            if not Company.objects.filter(pk=company.id).exists():
-                Company.objects.create(
-                    id=company.id, name=company.name, domain=company.domain, owner=self.user
-                )
-        self._related = list(new_companies.values())
+        # One query and one COPY for the chunk's new companies, not two queries each.
+        made = set(
+            Company.objects.filter(pk__in=[c.id for c in new_companies.values()]).values_list(
+                "pk", flat=True
+            )
+        )
+        fresh = [c for c in new_companies.values() if c.id not in made]
+        copy_instances(
+            Company,
+            [Company(id=c.id, name=c.name, domain=c.domain, owner=self.user) for c in fresh],
+        )
+        self._related = fresh
         creates = [i for i in items if i.action == CREATE]
         updates = [i for i in items if i.action == UPDATE]
         self._bulk(creates, lambda recs: copy_instances(self.model, recs))

@@ -153,15 +153,20 @@ class Resolver:
             .only("id", "name", "domain", "owner_id", "shared_with_team")
         )
         visible = permissions.visible_ids(self.user, Company, [c.pk for c in rows])
+        keys_of: dict[str, list[str]] = defaultdict(list)  # a name or domain -> cell keys
+        for key, domain in domains.items():
+            keys_of[key].append(key)
+            if domain and domain != key:
+                keys_of[domain].append(key)
         by_key: dict[str, list[Company]] = defaultdict(list)
         hidden: set[str] = set()
         for company in rows:
-            for key, domain in domains.items():
-                if company.u_name == key or (domain and company.u_domain == domain):
-                    if company.pk in visible:
-                        by_key[key].append(company)
-                    else:
-                        hidden.add(key)
+            keys = {*keys_of.get(company.u_name, ()), *keys_of.get(company.u_domain or "", ())}
+            for key in keys:
+                if company.pk in visible:
+                    by_key[key].append(company)
+                else:
+                    hidden.add(key)
         result: dict[str, Any] = {}
         for key, text in wanted.items():
             found = by_key.get(key, [])

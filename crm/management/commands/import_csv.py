@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -216,17 +215,12 @@ class Command(BaseCommand):
                 )
                 return import_upload(
                     user=user, entity=entity, upload=upload, encoding=encoding,
-                    delimiter=delimiter,
+                    delimiter=delimiter, size_limit=False,
                 )  # fmt: skip
         except OSError as exc:
             raise CommandError(f"{path}: {exc.strerror or exc}.") from None
         except ValidationError as exc:
-            hint = ""
-            if path.stat().st_size > settings.CSV_IMPORT_MAX_BYTES:
-                # import_upload applies the web upload's limit to every caller; the variable
-                # raises it for one run of the command.
-                hint = " Set CSV_IMPORT_MAX_BYTES (in bytes) in the command's environment."
-            raise CommandError(f"{path}: {_one_line(exc)}{hint}") from None
+            raise CommandError(f"{path}: {_one_line(exc)}") from None
 
     def _show_mapping(
         self, run: ImportRun, mapping: list[str], match_on: str, options: dict
