@@ -26,7 +26,7 @@ def copy_rows(
 ) -> None:
     """Binary COPY of `rows` (tuples in `columns` order) into `table`, on a Django cursor."""
     types = _TYPES.get(table)
-    if types is None:
+    if types is None or not set(columns) <= types.keys():
         cursor.execute(
             "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass "
             "AND attnum > 0 AND NOT attisdropped",
@@ -59,3 +59,44 @@ def copy_instances(
     for obj in objs:
         obj._state.adding = False
         obj._state.db = using
+
+
+def copy_update(
+    model: type[models.Model],
+    objs: Sequence[models.Model],
+    attnames: Sequence[str],
+    using: str = DEFAULT_DB_ALIAS,
+) -> None:
+    """Write `attnames` of stored instances: COPY the new values into a temporary table, then
+    one UPDATE ... FROM it. Django's bulk_update builds a CASE per column over every row (11 s
+    for 10,000 contacts in the CSV import's upsert; this takes under half of that). The
+    statement-level audit and touch triggers see one UPDATE, as for bulk_update."""
+    if not objs or not attnames:
+        return
+    fields = [model._meta.get_field(name) for name in attnames]
+    pk = model._meta.pk
+    table, stage = model._meta.db_table, f"{model._meta.db_table}_update"
+    columns = [pk.column, *(f.column for f in fields)]
+    listed = ", ".join(columns)
+    apply_now(using)
+    with connections[using].cursor() as cursor:
+        # Dropped first: a retry of the same chunk row by row runs again in one transaction.
+        cursor.execute(f"DROP TABLE IF EXISTS {stage}")
+        cursor.execute(
+            f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS "  # noqa: S608
+            f"SELECT {listed} FROM {table} WITH NO DATA"
+        )
+        copy_rows(
+            cursor,
+            stage,
+            columns,
+            (
+                [getattr(obj, pk.attname), *(getattr(obj, f.attname) for f in fields)]
+                for obj in objs
+            ),
+        )
+        assignments = ", ".join(f"{f.column} = s.{f.column}" for f in fields)
+        cursor.execute(
+            f"UPDATE {table} t SET {assignments} FROM {stage} s "  # noqa: S608
+            f"WHERE t.{pk.column} = s.{pk.column}"
+        )

@@ -29,7 +29,7 @@ from psycopg.types.json import Jsonb
 
 from audit.context import apply_now, audit_context_with
 from crm import permissions
-from crm.copy import copy_instances, copy_rows
+from crm.copy import copy_instances, copy_rows, copy_update
 from crm.entities import ENTITIES
 from crm.imports.fields import import_fields
 from crm.imports.reader import CsvError, Dialect, read_rows
@@ -229,7 +229,7 @@ class Importer:
         updates = [i for i in items if i.action == UPDATE]
         self._bulk(creates, lambda recs: copy_instances(self.model, recs))
         fields = sorted({name for i in updates for name in i.changed})
-        self._bulk(updates, lambda recs: self.model._default_manager.bulk_update(recs, fields))
+        self._bulk(updates, lambda recs: copy_update(self.model, recs, fields))
 
     def _bulk(self, items: list[Pending], write: Any) -> None:
         """Write all at once; if the database refuses, row by row, so the rows it refuses
