@@ -52,3 +52,19 @@ def test_bad_values_are_reported_with_row_and_column(sales_rep):
     errors = errors_by_row(run)
     assert {e["column"] for e in errors[3]} == {"Email", "Birthday"}
     assert errors[4] == [{"column": "Last name", "value": "", "reason": "is required"}]
+
+
+@pytest.mark.django_db(transaction=True)  # statistics count committed rows only
+def test_a_big_first_import_gives_its_tables_statistics(sales_rep, monkeypatch):
+    from django.db import connection
+
+    monkeypatch.setattr("crm.imports.engine.CHUNK_ROWS", 100)
+    rows = "".join(f"N{i},n{i}@example.com\n" for i in range(400))
+    run_import(sales_rep, "contact", f"Last name,Email\n{rows}")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL "
+            "AND relname IN ('crm_contact', 'crm_importrow')"
+        )
+        analyzed = {name for (name,) in cursor.fetchall()}
+    assert analyzed == {"crm_contact", "crm_importrow"}
