@@ -59,7 +59,7 @@ def test_a_big_first_import_gives_its_tables_statistics(sales_rep, monkeypatch):
     from django.db import connection
 
     monkeypatch.setattr("crm.imports.engine.CHUNK_ROWS", 100)
-    rows = "".join(f"N{i},n{i}@example.com\n" for i in range(400))
+    rows = "".join(f"N{i},n{i}@example.com\n" for i in range(1200))
     run_import(sales_rep, "contact", f"Last name,Email\n{rows}")
     with connection.cursor() as cursor:
         cursor.execute(
