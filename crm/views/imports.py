@@ -193,26 +193,27 @@ def import_advance_view(request: HttpRequest, pk: Any) -> HttpResponse:
     return render(request, PROGRESS, context)
 
 
-@login_required
-@require_POST
-def import_commit_view(request: HttpRequest, pk: Any) -> HttpResponse:
+def _start(request: HttpRequest, pk: Any, service: Any) -> HttpResponse:
+    """Start a pass (the import, or its undo) and go back to the page, which runs it; a
+    refusal (a dirty check in all-or-nothing mode, an undo twice) is a message there."""
     run = import_run_for_user(user=request.user, pk=pk)
     try:
-        import_commit(user=request.user, run=run)
+        service(user=request.user, run=run)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(_detail_url(run))
+
+
+@login_required
+@require_POST
+def import_commit_view(request: HttpRequest, pk: Any) -> HttpResponse:
+    return _start(request, pk, import_commit)
 
 
 @login_required
 @require_POST
 def import_undo_view(request: HttpRequest, pk: Any) -> HttpResponse:
-    run = import_run_for_user(user=request.user, pk=pk)
-    try:
-        import_undo(user=request.user, run=run)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    return redirect(_detail_url(run))
+    return _start(request, pk, import_undo)
 
 
 @login_required
