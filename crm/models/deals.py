@@ -107,7 +107,9 @@ class Deal(HasDetailPage, CustomizableRecord):
             ),
             # Dashboard "closing this month" and list sort by close date.
             models.Index(fields=["status", "expected_close_date"], name="deal_status_close_idx"),
-            models.Index(fields=["company"], name="deal_company_idx"),
+            # Company page: the Deals panel, a company's deals latest change first (its first
+            # rows read in index order); and every "deals of a company" lookup.
+            models.Index(fields=["company", "-updated_at"], name="deal_company_idx"),
             models.Index(fields=["primary_contact"], name="deal_contact_idx"),
             models.Index(fields=["type"], name="deal_type_idx"),
             models.Index(fields=["campaign"], name="deal_campaign_idx"),
@@ -181,7 +183,8 @@ class Contract(HasDetailPage, CustomizableRecord):
             models.Index(fields=["status", "end_date"], name="contract_status_end_idx"),
             # Renewal reminders due: renewal_reminder_date <= today.
             models.Index(fields=["renewal_reminder_date"], name="contract_renewal_idx"),
-            models.Index(fields=["company"], name="contract_company_idx"),
+            # Company page: the Contracts panel, latest start first; and every lookup by company.
+            models.Index(fields=["company", "-start_date"], name="contract_company_idx"),
             models.Index(fields=["deal"], name="contract_deal_idx"),
         ]
         constraints = [

@@ -273,7 +273,8 @@ class Lead(HasDetailPage, CustomizableRecord):
             # CSV import matches leads on email in any letter case: UPPER(email) IN (...).
             models.Index(Upper("email"), name="lead_email_upper_idx"),
             models.Index(fields=["campaign"], name="lead_campaign_idx"),
-            models.Index(fields=["company"], name="lead_company_idx"),
+            # Company page: the Leads panel, newest first; and every lookup by company.
+            models.Index(fields=["company", "-created_at"], name="lead_company_idx"),
             models.Index(fields=["converted_contact"], name="lead_conv_contact_idx"),
             models.Index(fields=["converted_deal"], name="lead_conv_deal_idx"),
             GinIndex(fields=["tags"], name="lead_tags_gin"),

@@ -17,12 +17,15 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Count, F, Model, Q, QuerySet, Window
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
 from accounts.models import User
 from crm import models as crm
 from crm import permissions
+from crm.fence import fenced_sql
 from crm.forms.links import DOCUMENT_LINK_ENTITIES, DealContactForm, DocumentLinkForm
 from crm.models.base import HasDetailPage
 from crm.record_urls import record_url
@@ -79,7 +82,7 @@ def _panel(
     # COUNT_CAP visible rows in the panel's own order (read in index order where an index
     # serves it), of which the first `limit` are shown. A company with 20,000 contacts shows
     # "1,000+" instead of reading every contact on each view.
-    first = visible.values("pk")[:COUNT_CAP]
+    first = _first_visible(user, queryset, visible)
     shown = queryset.filter(pk__in=first).only(*columns).annotate(panel_total=Window(Count("pk")))
     objs = list(shown[:limit])
     count = objs[0].panel_total if objs else 0
@@ -99,6 +102,26 @@ def _panel(
         more_url=_url(f"crm:{entity}.list", **more) if more else None,
         add_url=_url(f"crm:{entity}.create", **add) if add is not None else None,
     )
+
+
+def _first_visible(user: User, queryset: QuerySet, visible: QuerySet) -> Any:
+    """The keys of the first COUNT_CAP rows of `visible` in the panel's order, as a subquery.
+
+    Where visibility is filtered row by row (a company's contacts, not its tasks), the
+    related rows are fenced (crm.fence): read in the panel's order through their index and
+    checked one by one until COUNT_CAP are visible. Left to itself PostgreSQL ANDed the
+    company's 20,000 contacts with a bitmap of every contact the user may see (140,000 for a
+    rep): 39 ms for the contacts panel of seed_scale's big company, fenced 6 ms."""
+    if visible is queryset:  # visibility follows the parent: nothing to check per row
+        return visible.values("pk")[:COUNT_CAP]
+    model = queryset.model
+    query = queryset.query
+    order = query.order_by or (model._meta.ordering if query.default_ordering else ())
+    outer = permissions.visible_to(user, model).order_by(*order).values("pk")[:COUNT_CAP]
+    try:
+        return RawSQL(*fenced_sql(outer, queryset))  # noqa: S611 (ORM-compiled, params apart)
+    except EmptyResultSet:  # a user who may see no row of this model
+        return []
 
 
 # The row builders fill everything but `url` and `pk`, which _panel sets; _COLUMNS says what

@@ -1,0 +1,51 @@
+"""A query over a few rows of a big table, fenced so PostgreSQL reads those rows first.
+
+Why: the visibility filter (crm.permissions) is an OR of indexable arms (owner in my team,
+shared with my team, watched ids). Beside another selective condition, such as "contacts of this
+company" or "search text matches 'joh'", PostgreSQL builds a bitmap for each arm and ANDs them:
+at 1M contacts a manager's owner bitmap alone holds ~280,000 rows and costs 15-25 ms, though
+the page wants 200 matches or the first 1,000 contacts of one company. Lowering
+random_page_cost does not change that choice (measured). Fenced, the narrow condition runs on
+its own (an index range in order) and visibility is checked row by row on what comes out,
+stopping at the outer LIMIT: 39 -> 6 ms for the contacts panel of a company with 20,000
+contacts (docs/benchmarks.md).
+
+How: `WITH "crm_contact" AS (<inner> OFFSET 0) <outer>`. The CTE has the table's
+own name, so the outer query -- an ordinary ORM queryset with its visibility filter, values
+and annotations -- reads the CTE where it named the table; inside the CTE the name still means
+the table (a non-recursive CTE does not see itself). PostgreSQL inlines a CTE used once, and the
+OFFSET keeps it from being merged into the outer query: that is the fence. An outer
+ORDER BY equal to the inner one costs no sort: the subquery's order is known to the planner.
+
+The fence has a cost of its own: it reads the inner rows until the outer query has enough,
+so it suits a bounded inner set: one record's related rows. Tried on global search and not
+kept: the text matches of "joh" fenced cost 12 instead of 35 ms, but there the inner set must
+be capped (a user who sees few of 300,000 matches of "a" would read them all), a capped fence
+that finds too few must learn whether it stopped at the cap, and counting the matches to find
+out (each rechecked against its text) cost more on rare names and typos than the fence saved
+on prefixes.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+
+def fenced_sql(outer: QuerySet, inner: QuerySet) -> tuple[str, list]:
+    """The SQL and parameters of `outer` evaluated over only the rows of `inner`, in inner's
+    order. Both are querysets of the same model; `outer` must read its table once, under the
+    table's own name (the ORM's base alias), and no subquery of it may read that table (it
+    would read the fenced rows). Raises EmptyResultSet like the compiler when either matches
+    nothing by construction."""
+    model = outer.model._meta.concrete_model
+    if inner.model._meta.concrete_model is not model:
+        raise ValueError(f"fenced_sql: {inner.model} rows cannot fence a {model} query")
+    # Every column, under its column name, so whatever the outer query reads is there.
+    columns = [field.attname for field in model._meta.concrete_fields]
+    inner_sql, inner_params = inner.values(*columns).query.sql_with_params()
+    outer_sql, outer_params = outer.query.sql_with_params()
+    # ORM-compiled SQL on both sides, parameters kept apart: nothing typed is pasted in.
+    return (
+        f'WITH "{model._meta.db_table}" AS ({inner_sql} OFFSET 0) {outer_sql}',
+        [*inner_params, *outer_params],
+    )
