@@ -1,0 +1,32 @@
+"""crm.lookups: `field__any=[...]` matches like `__in`, with one array parameter."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from crm import factories as f
+from crm.models import Contact
+
+pytestmark = pytest.mark.django_db
+
+
+def test_any_matches_what_in_matches_with_one_parameter(sales_rep, outsider) -> None:
+    mine = f.ContactFactory.create_batch(3, owner=sales_rep)
+    f.ContactFactory(owner=outsider)
+    wanted = [mine[0].pk, str(mine[1].pk), uuid.uuid4()]  # a UUID, its text, an unknown id
+    rows = Contact.objects.filter(pk__any=wanted)
+    assert set(rows.values_list("pk", flat=True)) == {mine[0].pk, mine[1].pk}
+    assert set(rows) == set(Contact.objects.filter(pk__in=wanted))
+    sql, params = rows.query.sql_with_params()
+    assert '"crm_contact"."id" = ANY(%s)' in sql and len(params) == 1
+
+
+def test_any_on_a_foreign_key_and_on_an_empty_list(sales_rep, teammate, outsider) -> None:
+    f.ContactFactory(owner=sales_rep)
+    f.ContactFactory(owner=teammate)
+    f.ContactFactory(owner=outsider)
+    by_owner = Contact.objects.filter(owner_id__any=[sales_rep.pk, teammate.pk])
+    assert {c.owner_id for c in by_owner} == {sales_rep.pk, teammate.pk}
+    assert not Contact.objects.filter(pk__any=[]).exists()
