@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 from faker import Faker
 
@@ -212,3 +212,20 @@ def test_the_search_query_uses_the_trigram_and_full_text_indexes(
     assert "contact_search_fts" in plan
     assert "contact_search_trgm" in plan  # the typo tier, behind a one-time filter
     assert "contact_updated_idx" not in plan and "Seq Scan on crm_contact" not in plan
+
+
+@pytest.mark.django_db(transaction=True)  # a real transaction, whose end resets the settings
+def test_the_typo_tier_allows_only_bitmap_scans_for_its_transaction(sales_rep: User) -> None:
+    # At 1M contacts a whole-table walk (a sequential scan, or any index walked for its order)
+    # cost 0.6-0.8 s for a common name; only the trigram index's bitmap narrows the rows.
+    def settings() -> tuple[str, str]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan')"
+            )
+            return cursor.fetchone()
+
+    with transaction.atomic():
+        use_search_threshold()
+        assert settings() == ("off", "off")
+    assert settings() == ("on", "on")
