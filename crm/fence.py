@@ -28,6 +28,8 @@ on prefixes.
 
 from __future__ import annotations
 
+import re
+
 from django.db.models import QuerySet
 
 
@@ -44,6 +46,13 @@ def fenced_sql(outer: QuerySet, inner: QuerySet) -> tuple[str, list]:
     columns = [field.attname for field in model._meta.concrete_fields]
     inner_sql, inner_params = inner.values(*columns).query.sql_with_params()
     outer_sql, outer_params = outer.query.sql_with_params()
+    # The outer query must read the table once, as its base: a subquery or join reading it
+    # again would read only the fenced rows. A rule that starts doing so fails here, loudly.
+    reads = re.findall(rf'(?:FROM|JOIN) "{re.escape(model._meta.db_table)}"', outer_sql)
+    if len(reads) != 1:
+        raise ValueError(
+            f"fenced_sql: the outer query reads {model._meta.db_table} {len(reads)} times"
+        )
     # ORM-compiled SQL on both sides, parameters kept apart: nothing typed is pasted in.
     return (
         f'WITH "{model._meta.db_table}" AS ({inner_sql} OFFSET 0) {outer_sql}',

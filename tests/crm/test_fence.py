@@ -91,3 +91,10 @@ def test_fenced_sql_reads_the_inner_rows_under_the_tables_name(sales_rep, outsid
 def test_fenced_sql_refuses_rows_of_another_model(sales_rep) -> None:
     with pytest.raises(ValueError, match="cannot fence"):
         fenced_sql(Contact.objects.visible_to(sales_rep), Company.objects.all())
+
+
+def test_fenced_sql_refuses_an_outer_query_that_reads_the_table_again(sales_rep) -> None:
+    # A subquery over the same table would read only the fenced rows: refused, not wrong.
+    again = Contact.objects.filter(pk__in=Contact.objects.filter(owner=sales_rep).values("pk"))
+    with pytest.raises(ValueError, match="reads crm_contact 2 times"):
+        fenced_sql(again.values("pk"), Contact.objects.all())
