@@ -5,8 +5,10 @@ psycopg's client-side binding every placeholder is found, adapted and quoted in 
 visibility layer sends the ids a user watches with every governed query: a manager's board
 (seven card columns, each with its visibility filter and its company-name check) carried
 2,568 parameters, and splitting and quoting them cost 12 ms of Python per view at 1M rows.
-As one array they are one parameter. PostgreSQL plans `= ANY(array)` exactly as the `IN`
-list, which it turns into the same ScalarArrayOp, so the index use is unchanged.
+As one array they are one parameter. PostgreSQL plans `= ANY(array)` exactly as the `IN` list,
+which it turns into the same ScalarArrayOp, so the index use is unchanged. Pass the values as a
+frozenset: Django walks a list or tuple given to any lookup element by element (looking for
+expressions inside), which for the board was another 2,000 calls a view; a set it leaves alone.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Field, ForeignObject, Lookup
+
+# Column types whose values print as array elements needing no quotes or escapes.
+_LITERAL_TYPES = {"uuid", "integer", "bigint", "smallint"}
 
 
 # Foreign keys keep lookups of their own, so it is registered on them too (owner_id__any).
@@ -27,6 +32,13 @@ class AnyOf(Lookup):
         field = self.lhs.output_field
         # A parameter must not be a set or generator; each value is prepared as the field's.
         values = [field.get_db_prep_value(v, connection, prepared=False) for v in value]
+        db_type = field.target_field.db_type(connection) if field.is_relation else None
+        db_type = db_type or field.db_type(connection)
+        if db_type in _LITERAL_TYPES and None not in values:
+            # Keys and integers never need quoting inside an array literal: one string
+            # instead of a list psycopg would dump and check element by element (about a
+            # third of the board's parameter handling at 1M rows).
+            return f"%s::{db_type}[]", ["{" + ",".join(str(v) for v in values) + "}"]
         return "%s", [values]
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list]:

@@ -119,7 +119,7 @@ def editable_ids(user: Any, objs: Iterable[Model]) -> set[Any]:
     if not objs:
         return set()
     model = type(objs[0])
-    pks = [obj.pk for obj in objs]
+    pks = frozenset(obj.pk for obj in objs)
     return set(editable_by(user, model).filter(pk__any=pks).values_list("pk", flat=True))
 
 
@@ -167,7 +167,7 @@ def visible_ids(user: Any, model: type[Model], ids: Iterable[Any]) -> set[Any]:
     if v.is_admin or not governs(model):
         return wanted
     model = model._meta.concrete_model
-    rows = model._default_manager.filter(_rule(v, model, VIEW), pk__any=list(wanted))
+    rows = model._default_manager.filter(_rule(v, model, VIEW), pk__any=frozenset(wanted))
     return set(rows.values_list("pk", flat=True))
 
 

@@ -134,17 +134,17 @@ def _any(arms: Iterable[Q]) -> Q:
 
 def _ids(field: str, ids: list[Any]) -> list[Q]:
     # One array parameter, not a placeholder per id (crm.lookups: a manager watches hundreds).
-    return [Q(**{f"{field}__any": ids})] if ids else []
+    return [Q(**{f"{field}__any": frozenset(ids)})] if ids else []
 
 
 def _owner_q(v: _Viewer, action: Action, shared: Q) -> Q:
     """The owner rule every owned record starts from; `shared` says what "shared with my
     team" means for the model."""
     if v.is_manager:
-        return Q(owner_id__any=v.team_ids)
+        return Q(owner_id__any=frozenset(v.team_ids))
     own = Q(owner_id=v.id)
     if v.teammate_ids and (action == VIEW or (action == EDIT and v.sales_can_edit_shared)):
-        return own | (Q(owner_id__any=v.teammate_ids) & shared)
+        return own | (Q(owner_id__any=frozenset(v.teammate_ids)) & shared)
     return own
 
 

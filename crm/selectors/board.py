@@ -215,7 +215,7 @@ def pipeline_board(
     movable = (
         set(
             Deal.objects.editable_by(user)
-            .filter(pk__any=[card["id"] for card in cards])
+            .filter(pk__any=frozenset(card["id"] for card in cards))
             .values_list("pk", flat=True)
         )
         if cards

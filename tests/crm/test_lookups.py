@@ -20,7 +20,9 @@ def test_any_matches_what_in_matches_with_one_parameter(sales_rep, outsider) -> 
     assert set(rows.values_list("pk", flat=True)) == {mine[0].pk, mine[1].pk}
     assert set(rows) == set(Contact.objects.filter(pk__in=wanted))
     sql, params = rows.query.sql_with_params()
-    assert '"crm_contact"."id" = ANY(%s)' in sql and len(params) == 1
+    # One parameter: for keys, the array as one text literal cast to the column's type.
+    assert '"crm_contact"."id" = ANY(%s::uuid[])' in sql and len(params) == 1
+    assert set(Contact.objects.filter(pk__any=frozenset(wanted))) == set(rows)
 
 
 def test_any_on_a_foreign_key_and_on_an_empty_list(sales_rep, teammate, outsider) -> None:
@@ -30,3 +32,13 @@ def test_any_on_a_foreign_key_and_on_an_empty_list(sales_rep, teammate, outsider
     by_owner = Contact.objects.filter(owner_id__any=[sales_rep.pk, teammate.pk])
     assert {c.owner_id for c in by_owner} == {sales_rep.pk, teammate.pk}
     assert not Contact.objects.filter(pk__any=[]).exists()
+
+
+def test_any_on_text_passes_a_list_psycopg_quotes(sales_rep) -> None:
+    # Text can hold commas, quotes and braces: never pasted into an array literal.
+    odd = f.ContactFactory(owner=sales_rep, last_name='O\'Brien, "Jr" {x}')
+    f.ContactFactory(owner=sales_rep, last_name="Other")
+    rows = Contact.objects.filter(last_name__any=[odd.last_name, "nobody"])
+    assert list(rows) == [odd]
+    sql, params = rows.query.sql_with_params()
+    assert '"crm_contact"."last_name" = ANY(%s)' in sql and params[0] == [odd.last_name, "nobody"]
