@@ -18,12 +18,9 @@ OFFSET keeps it from being merged into the outer query: that is the fence. An ou
 ORDER BY equal to the inner one costs no sort: the subquery's order is known to the planner.
 
 The fence has a cost of its own: it reads the inner rows until the outer query has enough,
-so it suits a bounded inner set: one record's related rows. Tried on global search and not
-kept: the text matches of "joh" fenced cost 12 instead of 35 ms, but there the inner set must
-be capped (a user who sees few of 300,000 matches of "a" would read them all), a capped fence
-that finds too few must learn whether it stopped at the cap, and counting the matches to find
-out (each rechecked against its text) cost more on rare names and typos than the fence saved
-on prefixes.
+so it suits a bounded inner set (one record's related rows) or a capped one. Global search
+caps it (crm.selectors.search._fenced_hits: at most FENCE_SCAN text matches, `numbered` to
+learn where it stopped) and falls back to the plain query when the cap cut it short.
 """
 
 from __future__ import annotations
@@ -33,12 +30,14 @@ import re
 from django.db.models import QuerySet
 
 
-def fenced_sql(outer: QuerySet, inner: QuerySet) -> tuple[str, list]:
+def fenced_sql(outer: QuerySet, inner: QuerySet, *, numbered: bool = False) -> tuple[str, list]:
     """The SQL and parameters of `outer` evaluated over only the rows of `inner`, in inner's
     order. Both are querysets of the same model; `outer` must read its table once, under the
     table's own name (the ORM's base alias), and no subquery of it may read that table (it
-    would read the fenced rows). Raises EmptyResultSet like the compiler when either matches
-    nothing by construction."""
+    would read the fenced rows). With `numbered`, each fenced row also carries `fence_n`, its
+    position in inner's order from 1 (RawSQL('"<table>"."fence_n"') in the outer query reads
+    it): row_number() streams, so the fence still stops when the outer query has enough.
+    Raises EmptyResultSet like the compiler when either matches nothing by construction."""
     model = outer.model._meta.concrete_model
     if inner.model._meta.concrete_model is not model:
         raise ValueError(f"fenced_sql: {inner.model} rows cannot fence a {model} query")
@@ -53,8 +52,11 @@ def fenced_sql(outer: QuerySet, inner: QuerySet) -> tuple[str, list]:
         raise ValueError(
             f"fenced_sql: the outer query reads {model._meta.db_table} {len(reads)} times"
         )
+    fenced = f"{inner_sql} OFFSET 0"
+    if numbered:
+        fenced = f"SELECT fenced.*, row_number() OVER () AS fence_n FROM ({fenced}) AS fenced"  # noqa: S608
     # ORM-compiled SQL on both sides, parameters kept apart: nothing typed is pasted in.
     return (
-        f'WITH "{model._meta.db_table}" AS ({inner_sql} OFFSET 0) {outer_sql}',
+        f'WITH "{model._meta.db_table}" AS ({fenced}) {outer_sql}',
         [*inner_params, *outer_params],
     )

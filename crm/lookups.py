@@ -13,12 +13,26 @@ expressions inside), which for the board was another 2,000 calls a view; a set i
 
 from __future__ import annotations
 
+import functools
+import uuid
 from typing import Any
 
 from django.db.models import Field, ForeignObject, Lookup
 
 # Column types whose values print as array elements needing no quotes or escapes.
 _LITERAL_TYPES = {"uuid", "integer", "bigint", "smallint"}
+
+
+# The same watched ids go into several queries of a request (each visibility filter, the
+# select list and the WHERE of a fenced search): their literal is made once. Bounded, since
+# each entry holds its ids.
+@functools.lru_cache(maxsize=64)
+def _array_literal(db_type: str, values: frozenset) -> str:
+    if db_type == "uuid":
+        items = (str(v if isinstance(v, uuid.UUID) else uuid.UUID(str(v))) for v in values)
+    else:
+        items = (str(int(v)) for v in values)
+    return "{" + ",".join(items) + "}"
 
 
 # Foreign keys keep lookups of their own, so it is registered on them too (owner_id__any).
@@ -30,15 +44,18 @@ class AnyOf(Lookup):
 
     def get_db_prep_lookup(self, value: Any, connection: Any) -> tuple[str, list]:
         field = self.lhs.output_field
-        # A parameter must not be a set or generator; each value is prepared as the field's.
-        values = [field.get_db_prep_value(v, connection, prepared=False) for v in value]
         db_type = field.target_field.db_type(connection) if field.is_relation else None
         db_type = db_type or field.db_type(connection)
-        if db_type in _LITERAL_TYPES and None not in values:
+        if db_type in _LITERAL_TYPES and isinstance(value, frozenset) and None not in value:
             # Keys and integers never need quoting inside an array literal: one string
             # instead of a list psycopg would dump and check element by element (about a
             # third of the board's parameter handling at 1M rows).
-            return f"%s::{db_type}[]", ["{" + ",".join(str(v) for v in values) + "}"]
+            try:
+                return f"%s::{db_type}[]", [_array_literal(db_type, value)]
+            except (TypeError, ValueError):
+                pass  # not a key after all: the field's own preparation says what is wrong
+        # A parameter must not be a set or generator; each value is prepared as the field's.
+        values = [field.get_db_prep_value(v, connection, prepared=False) for v in value]
         return "%s", [values]
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list]:

@@ -70,6 +70,7 @@ __all__ = [
     "reassign_targets",
     "tasks_assigned_to",
     "team_users",
+    "visible_condition",
     "visible_fk",
     "visible_ids",
     "visible_split",
@@ -100,6 +101,19 @@ def _filter(user: Any, model_or_qs: type[M] | QuerySet[M], action: Action) -> Qu
 def visible_to(user: Any, model_or_qs: type[M] | QuerySet[M]) -> QuerySet[M]:
     """The rows `user` may see: the base of every list, search, export, count and panel."""
     return _filter(user, model_or_qs, VIEW)
+
+
+def visible_condition(user: Any, model: type[Model]) -> Q | None:
+    """`visible_to(user, model)` as a condition to test per row rather than filter by: None
+    when every row is visible (an admin). Only for a query that must see the rows it passes
+    over, such as the fenced search tier, which learns from them where it stopped; check
+    `visible_to(user, model).query.is_empty()` first (an inactive user sees nothing)."""
+    v = _viewer(user)
+    if v is None:
+        raise PermissionDenied("visible_condition: the user may see nothing")
+    if v.is_admin:
+        return None
+    return _rule(v, model._meta.concrete_model, VIEW)
 
 
 def editable_by(user: Any, model_or_qs: type[M] | QuerySet[M]) -> QuerySet[M]:

@@ -1,0 +1,60 @@
+"""Global search's fenced full-text tier (crm.selectors.search._fenced_hits): the matches are
+read first and tested for visibility; when the fence stops at FENCE_SCAN matches with too few
+visible, the plain query answers, so a user never misses their own matches."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User
+from crm.factories import ContactFactory
+from crm.selectors.search import global_search
+
+pytestmark = pytest.mark.django_db
+
+
+def _hits(results, key="contacts"):
+    return sorted(h.title for g in results.groups if g.key == key for h in g.hits)
+
+
+def _make(owner: User, n: int, last: str) -> None:
+    for i in range(n):
+        ContactFactory(owner=owner, first_name=f"Zed{i:02d}", last_name=last)
+
+
+def test_hidden_matches_never_show_and_own_ones_do(sales_rep, outsider, monkeypatch) -> None:
+    monkeypatch.setattr("crm.selectors.search.FENCE_SCAN", 50)
+    _make(outsider, 8, "Quarrier")
+    _make(sales_rep, 3, "Quarrier")
+    assert _hits(global_search(user=sales_rep, query="quarr")) == [
+        "Zed00 Quarrier",
+        "Zed01 Quarrier",
+        "Zed02 Quarrier",
+    ]
+    assert len(_hits(global_search(user=outsider, query="quarr"))) == 5  # its best five
+
+
+def test_a_fence_cut_short_falls_back_to_the_plain_query(sales_rep, outsider, monkeypatch) -> None:
+    # The fence reads 4 matches; the rep's own ones may all lie beyond them (the text
+    # index's order is not ours to choose): the plain query must still find them.
+    monkeypatch.setattr("crm.selectors.search.FENCE_SCAN", 4)
+    _make(outsider, 12, "Quillon")
+    _make(sales_rep, 2, "Quillon")
+    with CaptureQueriesContext(connection) as queries:
+        results = global_search(user=sales_rep, query="quill")
+    assert _hits(results) == ["Zed00 Quillon", "Zed01 Quillon"]
+    plain = [q for q in queries.captured_queries if "fence_n" not in q["sql"]]
+    assert any('"crm_contact"' in q["sql"] and "search_rank" in q["sql"] for q in plain)
+
+
+def test_a_complete_fence_needs_no_second_query(sales_rep, outsider, monkeypatch) -> None:
+    monkeypatch.setattr("crm.selectors.search.FENCE_SCAN", 1000)
+    _make(outsider, 6, "Quokkan")
+    _make(sales_rep, 2, "Quokkan")
+    with CaptureQueriesContext(connection) as queries:
+        results = global_search(user=sales_rep, query="quokk")
+    assert _hits(results) == ["Zed00 Quokkan", "Zed01 Quokkan"]
+    contact_queries = [q for q in queries.captured_queries if 'FROM "crm_contact"' in q["sql"]]
+    assert len(contact_queries) == 1 and "fence_n" in contact_queries[0]["sql"]
