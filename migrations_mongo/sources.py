@@ -1,4 +1,5 @@
-"""Where documents come from: a mongodump folder or a live server, behind one interface.
+"""Where documents come from: a mongodump folder or a live server, behind one interface (a
+`mongodump --archive` file is demultiplexed into a folder first: archive.py).
 
 Both stream: a dump is read document by document from its `.bson` (or `.bson.gz`) file, a
 server through a cursor sorted on `_id`, so memory stays flat whatever the collection's size.
@@ -194,11 +195,22 @@ def add_source_arguments(parser: CommandParser, *, dump_help: str) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--dump", help=dump_help)
     source.add_argument("--mongo-uri", help="mongodb://user:pass@host/database (read only).")
-    parser.add_argument("--database", default="", help="Database name, if not in the URI.")
+    parser.add_argument(
+        "--database",
+        default="",
+        help="Database name: with --mongo-uri if the URI names none; with --dump ARCHIVE if "
+        "the archive holds several databases.",
+    )
 
 
 def source_from_options(options: dict[str, Any]) -> Source:
-    """The source those options name; SourceError if it cannot be opened."""
+    """The source those options name; SourceError if it cannot be opened. --dump is a folder
+    (mongodump --out) or a file (mongodump --archive), told apart by what is at the path."""
     if options["dump"]:
+        if Path(options["dump"]).is_file():
+            # Imported here: the archive reader builds on DumpSource, and on the mapping.
+            from .archive import ArchiveSource
+
+            return ArchiveSource(options["dump"], options["database"])
         return DumpSource(options["dump"])
     return LiveSource(options["mongo_uri"], options["database"])

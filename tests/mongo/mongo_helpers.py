@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import bson
 
@@ -69,3 +70,124 @@ def wipe_import(cursor: Any) -> None:
     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+# --- mongodump --archive files ---------------------------------------------------------------
+# Written as mongo-tools' archive package writes them (common/archive: prelude.go's Write,
+# multiplexer.go's formatBody and formatEOF), with a CRC-64 of its own: a plain table loop, so the
+# reader's folding CRC is checked against an independent implementation by every archive test.
+
+ARCHIVE_MAGIC = (0x8199E26D).to_bytes(4, "little")
+TERMINATOR = b"\xff\xff\xff\xff"
+_CRC_TABLE = []
+for _byte in range(256):
+    _crc = _byte
+    for _ in range(8):
+        _crc = (_crc >> 1) ^ 0xC96C5795D7870F42 if _crc & 1 else _crc >> 1
+    _CRC_TABLE.append(_crc)
+
+
+def crc64_ecma(data: bytes, crc: int = 0) -> int:
+    """Go's crc64.Update(crc, crc64.MakeTable(crc64.ECMA), data), byte by byte."""
+    crc ^= 0xFFFFFFFFFFFFFFFF
+    for byte in data:
+        crc = _CRC_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFFFFFFFFFF
+
+
+class ArchiveWriter:
+    """The multiplexer: the prelude at once, then write() per document and eof() per namespace;
+    a namespace header starts a block whenever the namespace changes, as mongodump does."""
+
+    def __init__(self, out: BinaryIO, namespaces: list[tuple[str, str, str]]) -> None:
+        self.out = out
+        self.current = ""
+        self.crcs: dict[str, int] = {}
+        out.write(ARCHIVE_MAGIC)
+        header = {
+            "concurrent_collections": 4,
+            "version": "0.1",
+            "server_version": "7.0.14",
+            "tool_version": "100.10.0",
+        }
+        out.write(bson.encode(header))
+        for db, collection, metadata in namespaces:
+            entry = {"db": db, "collection": collection, "metadata": metadata, "size": 0}
+            out.write(bson.encode({**entry, "type": "collection"}))
+        out.write(TERMINATOR)
+
+    def write(self, db: str, collection: str, document: bytes) -> None:
+        name = f"{db}.{collection}"
+        if name != self.current:
+            if self.current:
+                self.out.write(TERMINATOR)
+            self.out.write(
+                bson.encode({"db": db, "collection": collection, "EOF": False, "CRC": 0})
+            )
+            self.current = name
+        self.crcs[name] = crc64_ecma(document, self.crcs.get(name, 0))
+        self.out.write(document)
+
+    def eof(self, db: str, collection: str, *, crc: int | None = None) -> None:
+        name = f"{db}.{collection}"
+        if self.current:
+            self.out.write(TERMINATOR)
+        value = self.crcs.get(name, 0) if crc is None else crc
+        signed = value - (1 << 64) if value >> 63 else value  # Go's int64(hash.Sum64())
+        header = {"db": db, "collection": collection, "EOF": True, "CRC": bson.Int64(signed)}
+        self.out.write(bson.encode(header))
+        self.out.write(TERMINATOR)
+        self.current = ""
+
+
+Namespace = tuple[str, str]  # (database, collection)
+
+
+def write_archive(
+    path: Path,
+    collections: dict[Namespace, list[bytes]],
+    *,
+    metadata: dict[Namespace, str] | None = None,
+    run: int = 3,
+    gz: bool = False,
+) -> Path:
+    """An archive of those documents (BSON bytes), mongodump-style: namespaces interleaved in
+    runs of `run` documents, round robin, each ended (EOF header) after its last document."""
+    metadata = metadata or {}
+    with path.open("wb") as raw:
+        out: BinaryIO = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if gz else raw
+        with out:
+            writer = ArchiveWriter(
+                out, [(db, coll, metadata.get((db, coll), "")) for db, coll in collections]
+            )
+            queues = {name: list(docs) for name, docs in collections.items()}
+            # Empty namespaces still get their header: mongodump sends an empty buffer at close.
+            for (db, coll), docs in queues.items():
+                if not docs:
+                    writer.write(db, coll, b"")
+                    writer.eof(db, coll)
+            queues = {name: docs for name, docs in queues.items() if docs}
+            while queues:
+                for (db, coll), docs in list(queues.items()):
+                    for document in docs[:run]:
+                        writer.write(db, coll, document)
+                    del docs[:run]
+                    if not docs:
+                        writer.eof(db, coll)
+                        del queues[(db, coll)]
+    return path
+
+
+def folder_to_archive(folder: Path, path: Path, *, database: str = "nextcrm", **kwargs) -> Path:
+    """The archive `mongodump --archive` would have written of the database dumped in `folder`
+    (by fakedump.generate_dump, say): the same documents and metadata, interleaved."""
+    from migrations_mongo.sources import DumpSource
+
+    source = DumpSource(folder)
+    collections = {(database, name): list(source._raw(name)) for name in source.collections()}
+    metadata = {}
+    for _db, name in collections:
+        meta = folder / f"{name}.metadata.json"
+        if meta.exists():
+            metadata[(database, name)] = meta.read_text(encoding="utf-8")
+    return write_archive(path, collections, metadata=metadata, **kwargs)

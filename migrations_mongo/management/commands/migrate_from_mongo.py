@@ -18,13 +18,15 @@ EXIT_FAILED_DOCUMENTS = 2
 
 class Command(BaseCommand):
     help = (
-        "Import a NextCRM MongoDB (a mongodump folder or a live server) into minicrm. "
+        "Import a NextCRM MongoDB (a mongodump folder or archive, or a live server) into minicrm. "
         "Resumes where the last run stopped; run it again after any interruption."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_source_arguments(
-            parser, dump_help="A mongodump output folder (.bson or .bson.gz files)."
+            parser,
+            dump_help="A mongodump output folder (.bson or .bson.gz files), or a file written "
+            "by mongodump --archive (with or without --gzip).",
         )
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument(

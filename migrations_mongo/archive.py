@@ -1,0 +1,344 @@
+"""mongodump's single-file `--archive` format: demultiplexed once into a mongodump-style folder,
+which `DumpSource` then reads (docs/migrating-from-mongodb.md, "Archives").
+
+Why a folder: the import reads collections in its own dependency order and resumes by position
+inside each collection, while an archive interleaves the collections mongodump dumped side by
+side. Copying each namespace's documents to its own `<collection>.bson`, in archive order, gives
+the files `mongodump --out` would have written, and the same archive always gives the same bytes:
+so each run demultiplexes into a fresh temporary folder (removed when the process ends), and the
+checkpoints name the archive itself (path, size, mtime), not that folder. A run killed and run
+again resumes at the same positions of the same files. Documents are copied through one at a
+time, never a collection in memory.
+
+The format, as read from mongo-tools' `common/archive/` (spec.md, archive.go, prelude.go,
+parser.go, multiplexer.go, demultiplexer.go):
+
+- the int32 magic number 0x8199e26d, little-endian;
+- the prelude, one block: a header document {concurrent_collections, version ("0.1"),
+  server_version, tool_version}; one document per namespace {db, collection, metadata (the
+  `.metadata.json` text, canonical extended JSON), size, type}; the int32 terminator 0xffffffff;
+- then blocks until the end of the stream: a namespace header {db, collection, EOF, CRC}, that
+  namespace's documents, a terminator. mongodump starts a block whenever it switches namespace;
+  a namespace ends with a block of its own, no documents, whose header has EOF true and CRC the
+  CRC-64 (Go's crc64.ECMA) of all the namespace's document bytes in order, as a signed int64;
+- every length is 5 bytes to 16 MiB and a document ends with a NUL byte (parser.go checks both);
+- `--gzip` with `--archive` gzips the whole stream (recognised here by its magic bytes 1f 8b).
+
+mongorestore checks the CRC (demultiplexer.go) and so does this reader: it is the only check that
+catches a flipped bit inside a value. It also decodes every document it copies, so that a damaged
+archive stops here, naming its byte offset, and never half-way through an import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import shutil
+import struct
+import tempfile
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+from urllib.parse import quote
+
+import bson
+from bson.codec_options import CodecOptions, DatetimeConversion
+from bson.errors import BSONError
+
+from .crc64 import MASK, Crc64
+from .mapping import _SECRETS, SPECS
+from .sources import CODEC, DumpSource, SourceError
+
+MAGIC = struct.pack("<I", 0x8199E26D)
+TERMINATOR = b"\xff\xff\xff\xff"
+_LENGTH = struct.Struct("<i")
+_MAX_BSON = 16 * 1024 * 1024  # mongo-tools' db.MaxBSONSize: a longer length is corruption
+# Dates are not turned into datetimes to check a document: only whether it decodes at all.
+_CHECK = CodecOptions(datetime_conversion=DatetimeConversion.DATETIME_MS)
+# MongoDB's own databases, left out when choosing "the" database of a whole-server archive ("":
+# the oplog of `mongodump --oplog`).
+_SERVER_DATABASES = ("", "admin", "config", "local")
+# Collections the import never reads a value of (plaintext credentials, quirk Q12): only their
+# _ids reach the folder, so that they are counted and nothing of them lands on disk.
+_NEVER_COPIED = frozenset(spec.collection for spec in SPECS if spec.skip_reason == _SECRETS)
+# Namespaces whose data never comes as such: a view has none, a time series' is under
+# system.buckets.<name> (prelude.go). Neither is awaited to its end.
+_DATALESS = ("view", "timeseries")
+
+
+class ArchiveSource(DumpSource):
+    """A `mongodump --archive` file (gzipped or not), one database of it, read as a folder."""
+
+    def __init__(self, path: str | Path, database: str = "") -> None:
+        archive = Path(path).resolve()
+        try:
+            stat = archive.stat()
+        except OSError as error:
+            raise SourceError(f"{archive}: cannot be read ({error})") from error
+        try:
+            folder = Path(tempfile.mkdtemp(prefix="minicrm-archive-"))
+        except OSError as error:
+            raise _write_error(Path(tempfile.gettempdir()), error) from error
+        # Removed when this source is collected or at exit (also after an error or exit code
+        # 2); only a kill leaves it behind.
+        self._cleanup = weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+        try:
+            self.database = demultiplex(archive, folder, database)
+            super().__init__(folder)
+        except BaseException:
+            self._cleanup()
+            raise
+        self.archive = archive
+        self.label = f"archive {archive} (database {self.database})"
+        self._stamp = f"{stat.st_size} bytes, mtime_ns {stat.st_mtime_ns}"
+
+    def identity(self, collection: str) -> str:
+        """The archive's path, size and mtime, as for a dump's files: the folder is new in
+        every run, the archive is what must not have changed under the checkpoints."""
+        return f"{self.archive} ({self._stamp}) {self.database}.{collection}"
+
+    def close(self) -> None:
+        self._cleanup()
+
+
+@dataclass
+class _Namespace:
+    db: str
+    collection: str
+    type: str = ""
+    state: str = "unopened"  # -> "open" at its first header -> "closed" at its EOF header
+    out: IO[bytes] | None = None
+    crc: Crc64 = field(default_factory=Crc64)
+
+    @property
+    def name(self) -> str:
+        return f"{self.db}.{self.collection}"
+
+
+class _Stream:
+    """The archive's bytes, read item by item, with the offset every error names."""
+
+    def __init__(self, raw: BinaryIO, path: Path, gzipped: bool) -> None:
+        self.raw = raw
+        self.offset = 0
+        self.where = f"{path}{' (gzip)' if gzipped else ''}"
+        self.unit = "byte {} of the uncompressed stream" if gzipped else "byte {}"
+
+    def error(self, at: int, expected: str, found: str) -> SourceError:
+        at_text = self.unit.format(at)
+        return SourceError(f"{self.where}: at {at_text}: expected {expected}, found {found}")
+
+    def read(self, size: int) -> bytes:
+        try:
+            data = self.raw.read(size)
+        except (OSError, EOFError) as error:  # a damaged or cut gzip stream
+            raise SourceError(
+                f"{self.where}: cannot be read after {self.unit.format(self.offset)} ({error})"
+            ) from error
+        self.offset += len(data)
+        return data
+
+    def item(self, expected: str, *, end_ok: bool = False) -> bytes | None:
+        """The next document's bytes; None for a terminator; b"" for the end of the stream
+        where a block may begin (end_ok)."""
+        start = self.offset
+        head = self.read(4)
+        if not head and end_ok:
+            return b""
+        if len(head) < 4:
+            raise self.error(start, expected, "the end of the file (cut short?)")
+        if head == TERMINATOR:
+            return None
+        (length,) = _LENGTH.unpack(head)
+        if not 5 <= length <= _MAX_BSON:
+            found = f"{length}, neither a BSON length nor the terminator ({head.hex(' ')})"
+            raise self.error(start, expected, found)
+        body = self.read(length - 4)
+        if len(body) < length - 4:
+            found = f"the end of the file {len(body) + 4} bytes into a {length}-byte document"
+            raise self.error(start, expected, found + " (cut short?)")
+        if body[-1] != 0:
+            raise self.error(start, expected, f"a {length}-byte document not ending in NUL")
+        return head + body
+
+    def document(
+        self, expected: str, *, end_ok: bool = False
+    ) -> tuple[int, dict[str, Any] | None]:
+        """The next item, which must be a document, decoded; (offset, None) at an allowed end."""
+        start = self.offset
+        data = self.item(expected, end_ok=end_ok)
+        if data is None:
+            raise self.error(start, expected, "a terminator")
+        return start, (self.decode(data, start, expected) if data else None)
+
+    def decode(self, data: bytes, start: int, expected: str) -> dict[str, Any]:
+        try:
+            return bson.decode(data, CODEC)
+        except (BSONError, ValueError, OverflowError) as error:
+            raise self.error(start, expected, f"bytes that are not BSON ({error})") from error
+
+
+def demultiplex(path: Path, folder: Path, database: str = "") -> str:
+    """Copy one database of the archive at `path` into `folder`, mongodump `--out` style; return
+    the database's name. SourceError, naming the byte offset, on anything unexpected."""
+    try:
+        with path.open("rb") as probe:
+            # By content, not name: `mongodump --archive=x --gzip` keeps whatever name it's given.
+            gzipped = probe.read(2) == b"\x1f\x8b"
+    except OSError as error:
+        raise SourceError(f"{path}: cannot be read ({error})") from error
+    with gzip.open(path, "rb") if gzipped else path.open("rb", buffering=1 << 20) as raw:
+        stream = _Stream(raw, path, gzipped)
+        magic = stream.read(4)
+        if magic != MAGIC:
+            found = magic.hex(" ") or "an empty file"
+            raise stream.error(
+                0,
+                "the magic number 6d e2 99 81 of a mongodump --archive file (or give a folder)",
+                found,
+            )
+        stream.document("the archive header")
+        prelude: list[dict[str, Any]] = []
+        while (data := stream.item("a collection's metadata or the prelude's end")) is not None:
+            prelude.append(stream.decode(data, stream.offset - len(data), "collection metadata"))
+        name = _choose_database(path, prelude, database)
+        namespaces: dict[str, _Namespace] = {}
+        for entry in prelude:
+            ns = _Namespace(str(entry.get("db", "")), str(entry.get("collection", "")))
+            ns.type = str(entry.get("type") or "")
+            namespaces[ns.name] = ns
+            if _copied(ns, name) and entry.get("metadata"):
+                _write(folder / f"{_file_stem(ns.collection)}.metadata.json", entry["metadata"])
+        try:
+            _body(stream, namespaces, name, folder)
+        finally:
+            # After an error, the files still open are about to be deleted with their folder.
+            for ns in namespaces.values():
+                if ns.out is not None and not ns.out.closed:
+                    with contextlib.suppress(OSError):
+                        ns.out.close()
+    if not any(folder.glob("*.bson")):
+        raise SourceError(f"{path}: database {name} has no collections in the archive")
+    return name
+
+
+def _choose_database(path: Path, prelude: list[dict[str, Any]], wanted: str) -> str:
+    databases = list(dict.fromkeys(str(entry.get("db", "")) for entry in prelude))
+    if wanted:
+        if wanted not in databases:
+            listed = ", ".join(databases) or "none"
+            raise SourceError(f"{path}: no database {wanted} in the archive (it holds: {listed})")
+        return wanted
+    candidates = [db for db in databases if db not in _SERVER_DATABASES]
+    if len(candidates) != 1:
+        listed = ", ".join(candidates) or "only MongoDB's own"
+        raise SourceError(
+            f"{path}: the archive holds {len(candidates)} databases ({listed}): "
+            "name the NextCRM one with --database"
+        )
+    return candidates[0]
+
+
+def _body(stream: _Stream, namespaces: dict[str, _Namespace], name: str, folder: Path) -> None:
+    """Every block after the prelude, each document copied to its namespace's file."""
+    while True:
+        start, header = stream.document("a namespace header or the archive's end", end_ok=True)
+        if header is None:
+            break
+        db, collection = str(header.get("db", "")), str(header.get("collection", ""))
+        if not collection:
+            raise stream.error(start, "a namespace header", "a document without a collection")
+        ns = namespaces.setdefault(f"{db}.{collection}", _Namespace(db, collection))
+        if ns.state == "closed":
+            raise stream.error(start, "a namespace header", f"one for {ns.name}, already ended")
+        copied = _copied(ns, name)
+        if ns.state == "unopened":
+            ns.state = "open"
+            if copied:
+                ns.out = _open(folder / f"{_file_stem(collection)}.bson")
+        if header.get("EOF"):
+            _close(stream, ns, header.get("CRC"), start, copied)
+            end = stream.offset
+            if stream.item(f"the terminator after {ns.name}'s end") is not None:
+                raise stream.error(end, f"the terminator after {ns.name}'s end", "a document")
+            continue
+        expected = f"a document of {ns.name} or its block's terminator"
+        while (data := stream.item(expected)) is not None:
+            if copied:
+                _copy(stream, ns, data, stream.offset - len(data))
+    # The stream ended where a block may start: anything begun and not ended, or announced in
+    # the prelude and never seen, means the archive was cut at a block boundary.
+    missing = [
+        ns.name
+        for ns in namespaces.values()
+        if ns.db == name and ns.state != "closed" and ns.type not in _DATALESS
+    ]
+    if missing:
+        expected = f"the rest of {', '.join(missing)} (up to an EOF header)"
+        raise stream.error(stream.offset, expected, "the end of the file (cut short?)")
+
+
+def _copied(ns: _Namespace, database: str) -> bool:
+    """Whether the namespace goes to the folder: the chosen database's, less MongoDB's own
+    system.* collections, which the import ignores anyway."""
+    return ns.db == database and not ns.collection.startswith("system.")
+
+
+def _copy(stream: _Stream, ns: _Namespace, data: bytes, start: int) -> None:
+    try:
+        doc = bson.decode(data, _CHECK)
+    except (BSONError, ValueError, OverflowError) as error:
+        found = f"bytes that are not BSON ({error})"
+        raise stream.error(start, f"a document of {ns.name}", found) from error
+    ns.crc.update(data)
+    if ns.collection in _NEVER_COPIED:
+        data = bson.encode({"_id": doc["_id"]} if "_id" in doc else {})
+    assert ns.out is not None  # opened with the namespace's first header
+    try:
+        ns.out.write(data)
+    except OSError as error:
+        raise _write_error(Path(ns.out.name).parent, error) from error
+
+
+def _close(stream: _Stream, ns: _Namespace, crc: Any, start: int, copied: bool) -> None:
+    ns.state = "closed"
+    if not copied or ns.out is None:
+        return
+    try:
+        ns.out.close()
+    except OSError as error:
+        raise _write_error(Path(ns.out.name).parent, error) from error
+    computed = ns.crc.value()
+    if not isinstance(crc, int) or (crc & MASK) != computed:
+        stored = f"{crc & MASK:#018x}" if isinstance(crc, int) else repr(crc)
+        found = f"CRC {stored} in its EOF header (altered or damaged documents?)"
+        raise stream.error(start, f"CRC {computed:#018x} of {ns.name}'s documents", found)
+
+
+def _file_stem(collection: str) -> str:
+    """The file name mongodump gives a collection (Go's url.PathEscape, util.go): a name with
+    `/` in it can never write outside the folder."""
+    return quote(collection, safe="$&+,;=:@")
+
+
+def _open(path: Path) -> IO[bytes]:
+    try:
+        return path.open("xb", buffering=256 * 1024)
+    except OSError as error:
+        raise _write_error(path.parent, error) from error
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise _write_error(path.parent, error) from error
+
+
+def _write_error(folder: Path, error: OSError) -> SourceError:
+    return SourceError(
+        f"{folder}: cannot write the archive's collections there ({error}). They need about "
+        "the database's uncompressed size: set TMPDIR to a disk with room (a run that was "
+        "killed may have left minicrm-archive-* folders there: delete them)."
+    )
