@@ -22,7 +22,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        add_source_arguments(parser, dump_help="The mongodump output folder that was imported.")
+        add_source_arguments(
+            parser, dump_help="The mongodump folder or --archive file that was imported."
+        )
         parser.add_argument(
             "--sample",
             type=int,
