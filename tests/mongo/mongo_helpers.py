@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import signal
+import subprocess
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -191,3 +194,38 @@ def folder_to_archive(folder: Path, path: Path, *, database: str = "nextcrm", **
         if meta.exists():
             metadata[(database, name)] = meta.read_text(encoding="utf-8")
     return write_archive(path, collections, metadata=metadata, **kwargs)
+
+
+class Crash(Exception):
+    """What a crash hook raises, as a kill would stop the import."""
+
+
+def crash_at(step: str, after: int):
+    """A hook that raises the `after`-th time the batch reaches `step`, as a kill would."""
+    seen = {"n": 0}
+
+    def hook(name: str) -> None:
+        if name == step:
+            seen["n"] += 1
+            if seen["n"] == after:
+                raise Crash(f"{step} #{after}")
+
+    return hook
+
+
+def kill_inside_contacts(conn: Any, command: list[str], env: dict[str, str], at: int) -> None:
+    """Start `command` (a migrate_from_mongo run) and kill -9 it once its contacts checkpoint
+    has passed `at` documents: inside the biggest collection, at no particular batch edge."""
+    process = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        row = conn.execute(
+            "SELECT position FROM migrations_mongo_collectionstate "
+            "WHERE collection = 'crm_Contacts'"
+        ).fetchone()
+        if row and row[0] >= at:
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import bson
@@ -27,18 +25,17 @@ from migrations_mongo.fakedump import generate_dump
 from migrations_mongo.models import CollectionState
 from migrations_mongo.pipeline import Importer, SourceChanged
 from tests.mongo.mongo_helpers import (
+    Crash,
+    crash_at,
     crc64_ecma,
     database_snapshot,
     folder_to_archive,
+    kill_inside_contacts,
     wipe_import,
     write_archive,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-class Crash(Exception):
-    pass
 
 
 def snapshot() -> dict[str, list[str]]:
@@ -198,19 +195,6 @@ def test_the_only_database_besides_mongodbs_own_is_taken(tmp_path, run_import, c
     assert f"Imported from archive {archive} (database nextcrm)" in capsys.readouterr().out
 
 
-def crash_at(step: str, after: int):
-    """A hook that raises the `after`-th time the batch reaches `step`, as a kill would."""
-    seen = {"n": 0}
-
-    def hook(name: str) -> None:
-        if name == step:
-            seen["n"] += 1
-            if seen["n"] == after:
-                raise Crash(f"{step} #{after}")
-
-    return hook
-
-
 def importer(archive: Path, **kwargs) -> Importer:
     return Importer(ArchiveSource(archive), batch_size=7, progress=None, **kwargs)
 
@@ -267,20 +251,7 @@ def test_kill_9_mid_archive_import_then_run_again_gives_the_uninterrupted_result
     with psycopg.connect(fresh_database_url, autocommit=True) as conn:
         uninterrupted = database_snapshot(conn.cursor())
         wipe_import(conn.cursor())
-        process = subprocess.Popen(command, env=env)
-        deadline = time.monotonic() + 120
-        # Killed inside the contacts, the biggest collection, at no particular batch boundary.
-        while time.monotonic() < deadline:
-            row = conn.execute(
-                "SELECT position FROM migrations_mongo_collectionstate "
-                "WHERE collection = 'crm_Contacts'"
-            ).fetchone()
-            if row and row[0] >= 200:
-                break
-            time.sleep(0.02)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        assert process.returncode == -signal.SIGKILL
+        kill_inside_contacts(conn, command, env, at=200)
         assert 0 < conn.execute("SELECT count(*) FROM crm_contact").fetchone()[0] < 800
         left = list(scratch.iterdir())  # a kill leaves its folder: the docs say to delete it
         assert len(left) == 1 and left[0].name.startswith("minicrm-archive-")

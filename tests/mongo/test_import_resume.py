@@ -12,13 +12,9 @@ from audit.models import AuditEvent
 from migrations_mongo.fakedump import generate_dump
 from migrations_mongo.pipeline import Importer, SourceChanged
 from migrations_mongo.sources import DumpSource
-from tests.mongo.mongo_helpers import database_snapshot, wipe_import
+from tests.mongo.mongo_helpers import Crash, crash_at, database_snapshot, wipe_import
 
 pytestmark = pytest.mark.django_db
-
-
-class Crash(Exception):
-    pass
 
 
 def snapshot() -> dict[str, list[str]]:
@@ -40,19 +36,6 @@ def nextcrm(tmp_path: Path) -> Path:
 
 def importer(folder: Path, **kwargs) -> Importer:
     return Importer(DumpSource(folder), batch_size=7, progress=None, **kwargs)
-
-
-def crash_at(step: str, after: int):
-    """A hook that raises the `after`-th time the batch reaches `step`, as a kill would."""
-    seen = {"n": 0}
-
-    def hook(name: str) -> None:
-        if name == step:
-            seen["n"] += 1
-            if seen["n"] == after:
-                raise Crash(f"{step} #{after}")
-
-    return hook
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import gzip
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import bson
@@ -23,7 +21,12 @@ from crm.models import Company, Contact
 from migrations_mongo import sources
 from migrations_mongo.mapping import BY_COLLECTION, SPECS, Spec
 from migrations_mongo.models import ImportIssue
-from tests.mongo.mongo_helpers import database_snapshot, wipe_import, write_bson
+from tests.mongo.mongo_helpers import (
+    database_snapshot,
+    kill_inside_contacts,
+    wipe_import,
+    write_bson,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -153,20 +156,7 @@ def test_kill_9_mid_import_then_run_again_gives_the_uninterrupted_result(
     with psycopg.connect(fresh_database_url, autocommit=True) as conn:
         uninterrupted = database_snapshot(conn.cursor())
         wipe_import(conn.cursor())
-        process = subprocess.Popen(command, env=env)
-        deadline = time.monotonic() + 120
-        # Kill it inside the contacts, the biggest collection, at no particular batch boundary.
-        while time.monotonic() < deadline:
-            row = conn.execute(
-                "SELECT position FROM migrations_mongo_collectionstate "
-                "WHERE collection = 'crm_Contacts'"
-            ).fetchone()
-            if row and row[0] >= 300:
-                break
-            time.sleep(0.02)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        assert process.returncode == -signal.SIGKILL
+        kill_inside_contacts(conn, command, env, at=300)
         partial = conn.execute("SELECT count(*) FROM crm_contact").fetchone()[0]
         assert 0 < partial < 1500
         subprocess.run(command, env=env, timeout=300, check=False)
