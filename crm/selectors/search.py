@@ -15,6 +15,8 @@ whenever words matched somewhere: at 1M contacts the trigram tier of "John Smith
 ~120 ms on a table where the words match nothing (the planner misjudges how many rows `%>`
 keeps and scans), the full-text tier ~10 ms; a typo finds no words and goes to tier 2 (~15 ms
 through the trigram index).
+global_search runs tier 1 fenced (_fenced_hits: the text matches read first, visibility tested
+per row, the plain query only when the fence was cut short) and tier 2 plain (search_sql).
 (`search_sql` without a `tier` still builds both tiers in one statement, the second behind a
 one-time NOT EXISTS filter, for callers that search one type.)
 Both tiers repeat the index expressions exactly and drop the models' default `-updated_at`
@@ -58,7 +60,7 @@ MAX_QUERY_LENGTH = 100
 MIN_TRIGRAM_LENGTH = 3
 # Rows each tier reads and ranks at most: bounds the cost of a query matching half the table.
 CANDIDATES = 200
-# Matches a tier reads at most before it tests their visibility (_fenced_candidates): enough
+# Matches a tier reads at most before it tests their visibility (_fenced_hits): enough
 # for a user who sees one row in 25 to find CANDIDATES.
 FENCE_SCAN = 5000
 _WORDS = re.compile(r"\w+")
@@ -365,7 +367,7 @@ def _search_pass(user: Any, query: str, limit: int, tier: str) -> list[SearchGro
 
 
 def _tier_rows(user: Any, kind: _Type, query: str, limit: int, tier: str) -> list[dict]:
-    """One type's best `limit` hits in one tier: fenced (_fenced_candidates) when it can
+    """One type's best `limit` hits in one tier: fenced (_fenced_hits) when it can
     answer, else the plain query (search_sql)."""
     condition = _full_text(query) if tier == "full_text" else _fuzzy(query)
     if condition is None:
