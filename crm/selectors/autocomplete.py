@@ -36,7 +36,7 @@ from django.db.models import (
 from crm import permissions
 from crm.models import Company, Contact, Contract, Deal, Lead
 from crm.search import SearchTerm, SimpleTsVector
-from crm.selectors.search import normalise_query, prefix_tsquery, use_search_threshold
+from crm.selectors.search_terms import normalise_query, prefix_tsquery, use_search_threshold
 
 AUTOCOMPLETE_LIMIT = 10
 # Below this many characters trigram matching cannot use the index (no trigram to look up).

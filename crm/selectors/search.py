@@ -25,7 +25,6 @@ ordering, which would steer the planner to the updated_at index.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,12 +35,10 @@ from django.db.models import (
     BooleanField,
     ExpressionWrapper,
     F,
-    Func,
     IntegerField,
     Model,
     Q,
     QuerySet,
-    TextField,
     Value,
 )
 from django.db.models.expressions import RawSQL
@@ -50,21 +47,19 @@ from django.urls import reverse
 from crm import permissions
 from crm.fence import fenced_sql
 from crm.models import Company, Contact, Deal, Lead
-from crm.search import PlainToTsQuery, SearchTerm, SimpleTsVector
+from crm.search import SearchTerm
+from crm.selectors.search_terms import (
+    full_text_match,
+    normalise_query,
+    typo_match,
+    use_search_threshold,
+)
 
-# Low enough for two typos in a short name, high enough to keep unrelated names out.
-WORD_SIMILARITY_THRESHOLD = 0.3
-# Longer input is cut: nobody types more, and trigram cost grows with the query's length.
-MAX_QUERY_LENGTH = 100
-# Below this many characters trigrams match nearly everything; prefix search alone answers.
-MIN_TRIGRAM_LENGTH = 3
 # Rows each tier reads and ranks at most: bounds the cost of a query matching half the table.
 CANDIDATES = 200
 # Matches a tier reads at most before it tests their visibility (_fenced_hits): enough
 # for a user who sees one row in 25 to find CANDIDATES.
 FENCE_SCAN = 5000
-_WORDS = re.compile(r"\w+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -93,63 +88,6 @@ class SearchResults:
     @property
     def non_empty_groups(self) -> list[SearchGroup]:
         return [group for group in self.groups if group.hits]
-
-
-def normalise_query(query: str | None) -> str:
-    """The query as searched: control characters out (NUL, which PostgreSQL text refuses,
-    and the rest of C0 and DEL), trimmed, inner whitespace collapsed, capped in length."""
-    return " ".join(_CONTROL.sub(" ", query or "").split())[:MAX_QUERY_LENGTH]
-
-
-class _Infix(Func):
-    """a <op> b, as an expression (`@@` for a match, `||` / `&&` to OR / AND two tsqueries)."""
-
-    template = "(%(expressions)s)"
-
-    def __init__(self, left: Any, op: str, right: Any, output_field: Any) -> None:
-        self.arg_joiner = f" {op} "
-        super().__init__(left, right, output_field=output_field)
-
-
-class _PrefixWord(Func):
-    """One typed word as a prefix tsquery, `'word':*`, built in SQL once the word is normalised
-    like the column (lower + unaccent). Unaccent turns some letters into quotes (the okina
-    U+02BB and its kin become ', U+0149 becomes 'n), so the word is quoted only after it, its
-    quotes doubled and its backslashes escaped: whatever was typed, to_tsquery reads one
-    quoted string, never an operator."""
-
-    template = (
-        "to_tsquery('simple'::regconfig, '''' || replace(replace("
-        r"lower(public.f_unaccent(%(expressions)s)), '\', '\\'), '''', '''''') || ''':*')"
-    )
-    output_field = TextField()
-
-
-def prefix_tsquery(query: str) -> Func | None:
-    """'Jonh Sm' -> 'jonh':* && 'sm':* (every \\w word of `query` as a prefix, all of them
-    required) as a tsquery expression; None when `query` has no word."""
-    result: Func | None = None
-    for word in _WORDS.findall(query):
-        part = _PrefixWord(Value(word))
-        result = part if result is None else _Infix(result, "&&", part, TextField())
-    return result
-
-
-def _full_text(query: str) -> Q | None:
-    """Tier 1: the whole input as the parser reads it, or every word as a prefix."""
-    words = prefix_tsquery(query)
-    if words is None:
-        return None
-    tsquery = _Infix(PlainToTsQuery(SearchTerm(Value(query))), "||", words, TextField())
-    # SimpleTsVector(search_text) is the full-text index's expression (crm/search.py).
-    return Q(_Infix(SimpleTsVector(F("search_text")), "@@", tsquery, BooleanField()))
-
-
-def _fuzzy(query: str) -> Q | None:
-    """Tier 2: search_text %> query, the trigram index with the lowered threshold."""
-    if len(query) < MIN_TRIGRAM_LENGTH:
-        return None
-    return Q(search_text__trigram_word_similar=SearchTerm(Value(query)))
 
 
 @dataclass(frozen=True)
@@ -276,8 +214,8 @@ def search_sql(
     columns = _BY_MODEL[model].columns_for(user)
     # Visibility first, as everywhere; the tiers narrow what it allows.
     visible = model._default_manager.visible_to(user)
-    full_text = _full_text(query) if tier in (None, "full_text") else None
-    fuzzy = _fuzzy(query) if tier in (None, "fuzzy") else None
+    full_text = full_text_match(query) if tier in (None, "full_text") else None
+    fuzzy = typo_match(query) if tier in (None, "fuzzy") else None
     order = "ORDER BY search_tier, search_rank DESC, search_closeness DESC, h_id"
     if full_text is None and fuzzy is None:
         return "", []
@@ -307,28 +245,6 @@ def search_sql(
     )
 
 
-def use_search_threshold() -> None:
-    """Lower pg_trgm's word similarity threshold for the current transaction only, and keep
-    the typo tier on the trigram index.
-
-    Why `enable_seqscan = off` and `enable_indexscan = off`: the planner prices `%>` as a
-    cheap operator that keeps many rows, so for a common name it expects to find the tier's
-    CANDIDATES rows early in any walk of the table and picks one. At 1M contacts a manager who
-    may see no "John Smith" (full text found nothing, so the typo tier ran) waited 620 ms
-    while a sequential scan computed word similarity for 65,000 rows; with sequential scans
-    off it walked a whole unrelated index instead (contact_company_idx, 59,000 rows, 800 ms).
-    With both off only bitmap scans remain, and the trigram index's bitmap is the one that
-    narrows: 38-58 ms. Both settings are transaction-local (`set_config(..., true)`), like the
-    threshold: they end with the search."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true), "
-            "set_config('enable_seqscan', 'off', true), "
-            "set_config('enable_indexscan', 'off', true)",
-            [str(WORD_SIMILARITY_THRESHOLD)],
-        )
-
-
 def _rows(sql: str, params: list) -> list[dict[str, Any]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -351,7 +267,7 @@ def global_search(*, user: Any, query: str | None, limit_per_type: int = 5) -> S
         return results
     with transaction.atomic():
         results.groups = _search_pass(user, query, limit_per_type, "full_text")
-        if not results.total and _fuzzy(query) is not None:
+        if not results.total and typo_match(query) is not None:
             use_search_threshold()
             results.groups = _search_pass(user, query, limit_per_type, "fuzzy")
     return results
@@ -369,7 +285,7 @@ def _search_pass(user: Any, query: str, limit: int, tier: str) -> list[SearchGro
 def _tier_rows(user: Any, kind: _Type, query: str, limit: int, tier: str) -> list[dict]:
     """One type's best `limit` hits in one tier: fenced (_fenced_hits) when it can
     answer, else the plain query (search_sql)."""
-    condition = _full_text(query) if tier == "full_text" else _fuzzy(query)
+    condition = full_text_match(query) if tier == "full_text" else typo_match(query)
     if condition is None:
         return []
     try:

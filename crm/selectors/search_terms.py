@@ -1,0 +1,103 @@
+"""The text side of global search: what the user typed, normalised, and the two match
+conditions (full text with every word as a prefix; trigram word similarity for typos), plus the
+transaction settings the typo tier needs. crm.selectors.search builds the queries from these;
+the autocomplete fields reuse them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import connection
+from django.db.models import BooleanField, F, Func, Q, TextField, Value
+
+from crm.search import PlainToTsQuery, SearchTerm, SimpleTsVector
+
+# Low enough for two typos in a short name, high enough to keep unrelated names out.
+WORD_SIMILARITY_THRESHOLD = 0.3
+# Longer input is cut: nobody types more, and trigram cost grows with the query's length.
+MAX_QUERY_LENGTH = 100
+# Below this many characters trigrams match nearly everything; prefix search alone answers.
+MIN_TRIGRAM_LENGTH = 3
+_WORDS = re.compile(r"\w+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def normalise_query(query: str | None) -> str:
+    """The query as searched: control characters out (NUL, which PostgreSQL text refuses,
+    and the rest of C0 and DEL), trimmed, inner whitespace collapsed, capped in length."""
+    return " ".join(_CONTROL.sub(" ", query or "").split())[:MAX_QUERY_LENGTH]
+
+
+class _Infix(Func):
+    """a <op> b, as an expression (`@@` for a match, `||` / `&&` to OR / AND two tsqueries)."""
+
+    template = "(%(expressions)s)"
+
+    def __init__(self, left: Any, op: str, right: Any, output_field: Any) -> None:
+        self.arg_joiner = f" {op} "
+        super().__init__(left, right, output_field=output_field)
+
+
+class _PrefixWord(Func):
+    """One typed word as a prefix tsquery, `'word':*`, built in SQL once the word is normalised
+    like the column (lower + unaccent). Unaccent turns some letters into quotes (the okina
+    U+02BB and its kin become ', U+0149 becomes 'n), so the word is quoted only after it, its
+    quotes doubled and its backslashes escaped: whatever was typed, to_tsquery reads one
+    quoted string, never an operator."""
+
+    template = (
+        "to_tsquery('simple'::regconfig, '''' || replace(replace("
+        r"lower(public.f_unaccent(%(expressions)s)), '\', '\\'), '''', '''''') || ''':*')"
+    )
+    output_field = TextField()
+
+
+def prefix_tsquery(query: str) -> Func | None:
+    """'Jonh Sm' -> 'jonh':* && 'sm':* (every \\w word of `query` as a prefix, all of them
+    required) as a tsquery expression; None when `query` has no word."""
+    result: Func | None = None
+    for word in _WORDS.findall(query):
+        part = _PrefixWord(Value(word))
+        result = part if result is None else _Infix(result, "&&", part, TextField())
+    return result
+
+
+def full_text_match(query: str) -> Q | None:
+    """Tier 1: the whole input as the parser reads it, or every word as a prefix."""
+    words = prefix_tsquery(query)
+    if words is None:
+        return None
+    tsquery = _Infix(PlainToTsQuery(SearchTerm(Value(query))), "||", words, TextField())
+    # SimpleTsVector(search_text) is the full-text index's expression (crm/search.py).
+    return Q(_Infix(SimpleTsVector(F("search_text")), "@@", tsquery, BooleanField()))
+
+
+def typo_match(query: str) -> Q | None:
+    """Tier 2: search_text %> query, the trigram index with the lowered threshold."""
+    if len(query) < MIN_TRIGRAM_LENGTH:
+        return None
+    return Q(search_text__trigram_word_similar=SearchTerm(Value(query)))
+
+
+def use_search_threshold() -> None:
+    """Lower pg_trgm's word similarity threshold for the current transaction only, and keep
+    the typo tier on the trigram index.
+
+    Why `enable_seqscan = off` and `enable_indexscan = off`: the planner prices `%>` as a
+    cheap operator that keeps many rows, so for a common name it expects to find the tier's
+    CANDIDATES rows early in any walk of the table and picks one. At 1M contacts a manager who
+    may see no "John Smith" (full text found nothing, so the typo tier ran) waited 620 ms
+    while a sequential scan computed word similarity for 65,000 rows; with sequential scans
+    off it walked a whole unrelated index instead (contact_company_idx, 59,000 rows, 800 ms).
+    With both off only bitmap scans remain, and the trigram index's bitmap is the one that
+    narrows: 38-58 ms. Both settings are transaction-local (`set_config(..., true)`), like the
+    threshold: they end with the search."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true), "
+            "set_config('enable_seqscan', 'off', true), "
+            "set_config('enable_indexscan', 'off', true)",
+            [str(WORD_SIMILARITY_THRESHOLD)],
+        )
