@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 
 def fenced_sql(outer: QuerySet, inner: QuerySet, *, numbered: bool = False) -> tuple[str, list]:
@@ -41,12 +41,18 @@ def fenced_sql(outer: QuerySet, inner: QuerySet, *, numbered: bool = False) -> t
     model = outer.model._meta.concrete_model
     if inner.model._meta.concrete_model is not model:
         raise ValueError(f"fenced_sql: {inner.model} rows cannot fence a {model} query")
-    # Every column, under its column name, so whatever the outer query reads is there.
-    columns = [field.attname for field in model._meta.concrete_fields]
-    inner_sql, inner_params = inner.values(*columns).query.sql_with_params()
+    if inner.query.low_mark:
+        raise ValueError("fenced_sql: the inner rows may be capped ([:n]) but not offset")
+    # Every column, under its column name, so whatever the outer query reads is there (a
+    # field with its own db_column is renamed to it).
+    fields = model._meta.concrete_fields
+    same = [f.attname for f in fields if f.column == f.attname]
+    renamed = {f.column: F(f.attname) for f in fields if f.column != f.attname}
+    inner_sql, inner_params = inner.values(*same, **renamed).query.sql_with_params()
     outer_sql, outer_params = outer.query.sql_with_params()
     # The outer query must read the table once, as its base: a subquery or join reading it
-    # again would read only the fenced rows. A rule that starts doing so fails here, loudly.
+    # again would read only the fenced rows. A rule that starts doing so through the ORM fails
+    # here, loudly; SQL written by hand (RawSQL, extra()) is not seen, and no rule has any.
     reads = re.findall(rf'(?:FROM|JOIN) "{re.escape(model._meta.db_table)}"', outer_sql)
     if len(reads) != 1:
         raise ValueError(

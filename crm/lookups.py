@@ -17,7 +17,7 @@ import functools
 import uuid
 from typing import Any
 
-from django.db.models import Field, ForeignObject, Lookup
+from django.db.models import ForeignObject, IntegerField, Lookup, UUIDField
 
 # Column types whose values print as array elements needing no quotes or escapes.
 _LITERAL_TYPES = {"uuid", "integer", "bigint", "smallint"}
@@ -35,18 +35,24 @@ def _array_literal(db_type: str, values: frozenset) -> str:
     return "{" + ",".join(items) + "}"
 
 
-# Foreign keys keep lookups of their own, so it is registered on them too (owner_id__any).
+# Registered on keys and integers only (a JSON field's `__any` stays a key lookup); foreign
+# keys keep lookups of their own, so it is registered on them too (owner_id__any).
 @ForeignObject.register_lookup
-@Field.register_lookup
+@UUIDField.register_lookup
+@IntegerField.register_lookup
 class AnyOf(Lookup):
     lookup_name = "any"
     prepare_rhs = False  # a list of values, each prepared below, not one value
 
     def get_db_prep_lookup(self, value: Any, connection: Any) -> tuple[str, list]:
         field = self.lhs.output_field
+        # As `__in` does: a None matches nothing, and in an array it would turn a NOT into
+        # NULL for every row (exclude() would hide them all).
+        if None in value:
+            value = frozenset(v for v in value if v is not None)
         db_type = field.target_field.db_type(connection) if field.is_relation else None
         db_type = db_type or field.db_type(connection)
-        if db_type in _LITERAL_TYPES and isinstance(value, frozenset) and None not in value:
+        if db_type in _LITERAL_TYPES and isinstance(value, frozenset):
             # Keys and integers never need quoting inside an array literal: one string
             # instead of a list psycopg would dump and check element by element (about a
             # third of the board's parameter handling at 1M rows).

@@ -105,9 +105,10 @@ def visible_to(user: Any, model_or_qs: type[M] | QuerySet[M]) -> QuerySet[M]:
 
 def visible_condition(user: Any, model: type[Model]) -> Q | None:
     """`visible_to(user, model)` as a condition to test per row rather than filter by: None
-    when every row is visible (an admin). Only for a query that must see the rows it passes
-    over, such as the fenced search tier, which learns from them where it stopped; check
-    `visible_to(user, model).query.is_empty()` first (an inactive user sees nothing)."""
+    when every row is visible (an admin); PermissionDenied for a user who may see nothing (an
+    inactive one). Only for a query that must see the rows it passes over and never return
+    the hidden ones, such as the fenced search tier, which learns from them where it
+    stopped (docs/permissions.md)."""
     v = _viewer(user)
     if v is None:
         raise PermissionDenied("visible_condition: the user may see nothing")

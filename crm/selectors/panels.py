@@ -78,27 +78,24 @@ def _panel(
         if f.is_relation and f.related_model is parent_model
     ]
     columns = (*_COLUMNS[row], *to_parent)
-    # The total counts at most COUNT_CAP rows: the first COUNT_CAP visible rows in the
-    # panel's own order (read in index order where an index serves it), of which the first
-    # `limit` are shown. A company with 20,000 contacts shows "1,000+" instead of reading
-    # every contact on each view. Both come from the same subquery of keys, in one query:
-    # its count (run once, an InitPlan) and its first `limit` keys, whose rows alone are read
-    # in full (a window count over the rows themselves read all 1,000 of them: 7.6 ms of the
-    # big company's deals panel).
-    # The count needs no order (any COUNT_CAP visible rows count the same), so PostgreSQL may
-    # read them in whatever order is cheapest.
+    # One query: the first `limit` visible keys in the panel's order (read in index order
+    # where an index serves it), whose rows alone are read in full, and the total as a
+    # subquery (an InitPlan, run once) counting at most COUNT_CAP visible keys in any order,
+    # the cheapest for PostgreSQL. A company with 20,000 contacts shows "1,000+" instead of
+    # reading every contact on each view; a window count over the rows themselves had read
+    # all 1,000 of them in full (7.6 ms of the big company's deals panel).
     try:
-        first_sql, first_params = _first_visible(user, queryset, visible, ordered=True)
-        any_sql, any_params = _first_visible(user, queryset, visible, ordered=False)
+        shown_cap = min(limit, COUNT_CAP)
+        first_sql, first_params = _first_visible(user, queryset, visible, cap=shown_cap)
+        any_sql, any_params = _first_visible(
+            user, queryset, visible, cap=COUNT_CAP, any_order=True
+        )
     except EmptyResultSet:  # a user who may see no row of this model
         first_sql = None
     objs = []
     if first_sql is not None:
         # ORM-compiled SQL with its parameters kept apart: nothing typed is pasted in.
-        first_keys = RawSQL(  # noqa: S611
-            f"SELECT pk FROM ({first_sql}) AS first LIMIT %s",  # noqa: S608
-            [*first_params, limit],
-        )
+        first_keys = RawSQL(first_sql, first_params)  # noqa: S611
         total = RawSQL(  # noqa: S611
             f"SELECT count(*) FROM ({any_sql}) AS first",  # noqa: S608
             any_params,
@@ -126,11 +123,11 @@ def _panel(
 
 
 def _first_visible(
-    user: User, queryset: QuerySet, visible: QuerySet, *, ordered: bool
+    user: User, queryset: QuerySet, visible: QuerySet, *, cap: int, any_order: bool = False
 ) -> tuple[str, list]:
-    """The SQL (one column, `pk`) and parameters of the keys of the first COUNT_CAP rows of
-    `visible` in the panel's order (any COUNT_CAP of them when not `ordered`). Raises
-    EmptyResultSet when the user may see no row of the model.
+    """The SQL (one column, `pk`) and parameters of the keys of the first `cap` rows of
+    `visible` in the panel's order, ORDER BY and LIMIT in the same SELECT (any `cap` of them
+    with `any_order`). Raises EmptyResultSet when the user may see no row of the model.
 
     Where visibility is filtered row by row (a company's contacts, not its tasks), the
     related rows are fenced (crm.fence): read in the panel's order through their index and
@@ -138,16 +135,16 @@ def _first_visible(
     company's 20,000 contacts with a bitmap of every contact the user may see (140,000 for a
     rep): 39 ms for the contacts panel of seed_scale's big company, fenced 6 ms."""
     if visible is queryset:  # visibility follows the parent: nothing to check per row
-        rows = visible if ordered else visible.order_by()
-        sql, params = rows.values("pk")[:COUNT_CAP].query.sql_with_params()
+        rows = visible.order_by() if any_order else visible
+        sql, params = rows.values("pk")[:cap].query.sql_with_params()
         return sql, list(params)
     model = queryset.model
     query = queryset.query
-    if ordered:
-        order = query.order_by or (model._meta.ordering if query.default_ordering else ())
-    else:
+    if any_order:
         order, queryset = (), queryset.order_by()
-    outer = permissions.visible_to(user, model).order_by(*order).values("pk")[:COUNT_CAP]
+    else:
+        order = query.order_by or (model._meta.ordering if query.default_ordering else ())
+    outer = permissions.visible_to(user, model).order_by(*order).values("pk")[:cap]
     return fenced_sql(outer, queryset)
 
 

@@ -98,3 +98,8 @@ def test_fenced_sql_refuses_an_outer_query_that_reads_the_table_again(sales_rep)
     again = Contact.objects.filter(pk__in=Contact.objects.filter(owner=sales_rep).values("pk"))
     with pytest.raises(ValueError, match="reads crm_contact 2 times"):
         fenced_sql(again.values("pk"), Contact.objects.all())
+
+
+def test_fenced_sql_refuses_inner_rows_with_an_offset(sales_rep) -> None:
+    with pytest.raises(ValueError, match="not offset"):
+        fenced_sql(Contact.objects.visible_to(sales_rep), Contact.objects.all()[2:5])
