@@ -21,7 +21,17 @@ from tqdm import tqdm
 
 from accounts.models import User
 from crm.imports.engine import start_pass
-from crm.imports.fields import IMPORTABLE, import_fields, normalise_header
+from crm.imports.fields import IMPORTABLE
+from crm.imports.options import (
+    DELIMITER_LABELS,
+    DELIMITER_NAMES,
+    ENCODING_NAMES,
+    ENTITY_NAMES,
+    command_user,
+    mapping_with,
+    named_option,
+    one_line,
+)
 from crm.imports.reader import ENCODINGS
 from crm.models import ImportRow, ImportRun
 from crm.services.imports import (
@@ -39,21 +49,6 @@ SHOWN_REJECTED = 50
 # Each import_advance call works this long; the progress bar moves between calls.
 STEP_SECONDS = 1.0
 RUNNING = (ImportRun.Status.CHECKING, ImportRun.Status.IMPORTING, ImportRun.Status.UNDOING)
-
-ENTITY_NAMES = {
-    "company": "company", "contact": "contact", "lead": "lead", "deal": "deal",
-    "companies": "company", "contacts": "contact", "leads": "lead", "deals": "deal",
-}  # fmt: skip
-# The names a user may give -> the reader's (crm/imports/reader.py); the first three are shown.
-ENCODING_NAMES = {
-    "utf-8": "utf-8-sig", "windows-1252": "cp1252", "latin-1": "latin-1",
-    "utf8": "utf-8-sig", "utf-8-sig": "utf-8-sig", "cp1252": "cp1252", "latin1": "latin-1",
-    "iso-8859-1": "latin-1",
-}  # fmt: skip
-DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", ",": ",", ";": ";", "\t": "\t"}
-# The services' ValidationError keys, as the options a user of the command gives.
-OPTION_OF = {"mapping": "--map", "mode": "--mode", "match_on": "--match-on"}
-OPTION_OF |= {"on_error": "--on-error", "entity": "ENTITY", "file": "FILE"}
 
 
 class Command(BaseCommand):
@@ -143,7 +138,7 @@ class Command(BaseCommand):
         entity = ENTITY_NAMES.get(options["entity"].lower())
         if entity is None:
             raise CommandError(f"ENTITY must be one of {', '.join(IMPORTABLE)}.")
-        user = _user(options["user"])
+        user = command_user(options["user"])
         run = self._prepare(user, entity, Path(options["file"]), options)
         skip_check = run.on_error == ImportRun.OnError.SKIP and not options["dry_run"]
         if not skip_check:
@@ -174,7 +169,7 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 run = self._upload(user, entity, path, options)
-                mapping = _mapping(run, options["map"])
+                mapping = mapping_with(run, options["map"])
                 match_on = options["match_on"] or next(
                     (name for name, _ in match_choices(entity) if name in mapping), ""
                 )
@@ -189,7 +184,7 @@ class Command(BaseCommand):
                 try:
                     run = import_configure(user=user, run=run, options=chosen)
                 except ValidationError as exc:
-                    raise CommandError(_one_line(exc, run)) from None
+                    raise CommandError(one_line(exc, run)) from None
                 if run.on_error == ImportRun.OnError.SKIP and not options["dry_run"]:
                     # Skip mode needs no dry run before writing: the writing pass decides
                     # each row the same way, so the check would only double the time.
@@ -203,8 +198,8 @@ class Command(BaseCommand):
     def _upload(self, user: User, entity: str, path: Path, options: dict) -> ImportRun:
         if not path.is_file():
             raise CommandError(f"{path}: no such file.")
-        encoding = _named(options["encoding"].lower(), ENCODING_NAMES, "--encoding")
-        delimiter = _named(options["delimiter"], DELIMITER_NAMES, "--delimiter")
+        encoding = named_option(options["encoding"].lower(), ENCODING_NAMES, "--encoding")
+        delimiter = named_option(options["delimiter"], DELIMITER_NAMES, "--delimiter")
         try:
             with path.open("rb") as handle:
                 # An UploadedFile without a temporary path: storage copies it with
@@ -220,7 +215,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"{path}: {exc.strerror or exc}.") from None
         except ValidationError as exc:
-            raise CommandError(f"{path}: {_one_line(exc)}") from None
+            raise CommandError(f"{path}: {one_line(exc)}") from None
 
     def _show_mapping(
         self, run: ImportRun, mapping: list[str], match_on: str, options: dict
@@ -324,72 +319,6 @@ class Command(BaseCommand):
     def _exit(self, run: ImportRun) -> None:
         if run.failed or run.status in (ImportRun.Status.FAILED, ImportRun.Status.UNDONE):
             sys.exit(EXIT_REJECTED)
-
-
-DELIMITER_LABELS = {",": "comma", ";": "semicolon", "\t": "tab"}
-
-
-def _user(email: str) -> User:
-    user = User.objects.filter(email__iexact=email.strip()).first()
-    if user is None:
-        raise CommandError(f"--user: no user with the email {email!r}.")
-    if not user.is_active:
-        raise CommandError(f"--user: {user.email} is deactivated.")
-    return user
-
-
-def _named(value: str, names: dict[str, str], option: str) -> str:
-    """The engine's name for an --encoding or --delimiter value ("" when not given)."""
-    if value and value not in names:
-        raise CommandError(f"{option} {value!r}: choose one of {', '.join(list(names)[:3])}.")
-    return names.get(value, "")
-
-
-def _mapping(run: ImportRun, pairs: list[str]) -> list[str]:
-    """The suggested mapping with each --map applied; a field given to a column by --map
-    is taken from the column the suggestion gave it to, so nothing is mapped twice."""
-    fields = import_fields(run.entity)
-    chosen: dict[int, str] = {}
-    for pair in pairs:
-        header, equals, name = pair.partition("=")
-        if not equals:
-            raise CommandError(f'--map {pair!r}: write "HEADER=FIELD" ("HEADER=" ignores it).')
-        name = name.strip()
-        if name and name not in fields:
-            known = ", ".join(fields)
-            raise CommandError(f"--map {pair!r}: a {run.entity} has no field {name!r} ({known}).")
-        chosen[_column(run.headers, header.strip(), pair)] = name
-    taken = set(chosen.values())
-    mapping = ["" if name in taken else name for name in run.mapping]
-    for index, name in chosen.items():
-        mapping[index] = name
-    return mapping
-
-
-def _column(headers: list[str], header: str, pair: str) -> int:
-    """The column --map names: its exact header, else the one header spelled the same in
-    any letter case and punctuation."""
-    if header in headers:
-        return headers.index(header)
-    near = [i for i, h in enumerate(headers) if normalise_header(h) == normalise_header(header)]
-    if len(near) == 1:
-        return near[0]
-    raise CommandError(
-        f"--map {pair!r}: the file has no column {header!r} ({', '.join(headers)})."
-    )
-
-
-def _one_line(exc: ValidationError, run: ImportRun | None = None) -> str:
-    if not hasattr(exc, "error_dict"):
-        return " ".join(exc.messages)
-    parts = []
-    for key, messages in exc.message_dict.items():
-        text = " ".join(messages)
-        if key == "match_on" and run is not None:
-            names = ", ".join(name for name, _ in match_choices(run.entity))
-            text = f"{text.rstrip('.')} (one of: {names})."
-        parts.append(f"{OPTION_OF.get(key, key)}: {text}" if key != "__all__" else text)
-    return " ".join(parts)
 
 
 def _paused(run: ImportRun) -> str:
