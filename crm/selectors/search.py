@@ -186,20 +186,22 @@ _TYPES = [
 _BY_MODEL = {kind.model: kind for kind in _TYPES}
 
 
+def _hit_values(query: str, columns: dict[str, Any]) -> dict[str, Any]:
+    """What a candidate row carries, in both tiers and fenced or not: its key, the hit's
+    columns and its two ranks."""
+    normalised = SearchTerm(Value(query))
+    return {
+        "h_id": F("pk"),
+        **columns,
+        "search_rank": TrigramWordSimilarity(normalised, "search_text"),
+        "search_closeness": TrigramSimilarity("search_text", normalised),
+    }
+
+
 def _tier(rows: QuerySet, condition: Q, query: str, columns: dict[str, Any]) -> tuple[str, tuple]:
     """One tier's SQL: the matching visible rows, at most CANDIDATES, with their rank."""
-    normalised = SearchTerm(Value(query))
-    tier = (
-        rows.filter(condition)
-        .order_by()
-        .values(
-            h_id=F("pk"),
-            **columns,
-            search_rank=TrigramWordSimilarity(normalised, "search_text"),
-            search_closeness=TrigramSimilarity("search_text", normalised),
-        )[:CANDIDATES]
-    )
-    return tier.query.sql_with_params()
+    values = _hit_values(query, columns)
+    return rows.filter(condition).order_by().values(**values)[:CANDIDATES].query.sql_with_params()
 
 
 def search_sql(
@@ -324,20 +326,12 @@ def _fenced_hits(
     table = model._meta.db_table
     seen = Value(True) if rule is None else ExpressionWrapper(rule, output_field=BooleanField())
     position = RawSQL(f'"{table}"."fence_n"', [], output_field=IntegerField())  # noqa: S611
-    normalised = SearchTerm(Value(query))
     outer = (
         model._default_manager.order_by()
         .annotate(fence_visible=seen, fence_n=position)
         .filter(Q(fence_visible=True) | Q(fence_n=FENCE_SCAN))
-        .values(
-            "fence_visible",
-            "fence_n",
-            h_id=F("pk"),
-            **kind.columns_for(user),
-            search_rank=TrigramWordSimilarity(normalised, "search_text"),
-            search_closeness=TrigramSimilarity("search_text", normalised),
-        )[: CANDIDATES + 1]
-    )
+        .values("fence_visible", "fence_n", **_hit_values(query, kind.columns_for(user)))
+    )[: CANDIDATES + 1]
     matches = model._default_manager.filter(condition).order_by()[:FENCE_SCAN]
     try:
         sql, params = fenced_sql(outer, matches, numbered=True)
