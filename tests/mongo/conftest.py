@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from migrations_mongo.fakedump import generate_dump
 from tests.mongo.mongo_helpers import write_bson
+
+
+@pytest.fixture
+def nextcrm(tmp_path: Path) -> Path:
+    """A generated NextCRM dump with every collection and quirk (migrations_mongo.fakedump).
+    (test_validate.py has a `nextcrm` of its own: the documents, not the folder.)"""
+    generate_dump(tmp_path / "nextcrm", contacts=120, seed=7)
+    return tmp_path / "nextcrm"
 
 
 @pytest.fixture

@@ -229,3 +229,11 @@ def kill_inside_contacts(conn: Any, command: list[str], env: dict[str, str], at:
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
+
+
+def wipe() -> None:
+    """wipe_import on Django's connection: the import's tables empty for a second run."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        wipe_import(cursor)

@@ -31,6 +31,7 @@ from tests.mongo.mongo_helpers import (
     database_snapshot,
     folder_to_archive,
     kill_inside_contacts,
+    wipe,
     wipe_import,
     write_archive,
 )
@@ -46,18 +47,6 @@ def snapshot() -> dict[str, list[str]]:
     assert states and all(state.pop("source") for state in states)
     tables["migrations_mongo_collectionstate"] = sorted(json.dumps(s) for s in states)
     return tables
-
-
-def wipe() -> None:
-    with connection.cursor() as cursor:
-        wipe_import(cursor)
-
-
-@pytest.fixture
-def nextcrm(tmp_path: Path) -> Path:
-    """A generated NextCRM dump with every collection and quirk (migrations_mongo.fakedump)."""
-    generate_dump(tmp_path / "nextcrm", contacts=120, seed=7)
-    return tmp_path / "nextcrm"
 
 
 def encoded(docs: list[dict]) -> list[bytes]:

@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from migrations_mongo.fakedump import generate_dump
 from migrations_mongo.pipeline import Importer, SourceChanged
 from migrations_mongo.sources import DumpSource
-from tests.mongo.mongo_helpers import Crash, crash_at, database_snapshot, wipe_import
+from tests.mongo.mongo_helpers import Crash, crash_at, database_snapshot, wipe
 
 pytestmark = pytest.mark.django_db
 
@@ -20,18 +20,6 @@ pytestmark = pytest.mark.django_db
 def snapshot() -> dict[str, list[str]]:
     with connection.cursor() as cursor:
         return database_snapshot(cursor)
-
-
-def wipe() -> None:
-    with connection.cursor() as cursor:
-        wipe_import(cursor)
-
-
-@pytest.fixture
-def nextcrm(tmp_path: Path) -> Path:
-    """A generated NextCRM dump with every collection and quirk (migrations_mongo.fakedump)."""
-    generate_dump(tmp_path / "nextcrm", contacts=120, seed=7)
-    return tmp_path / "nextcrm"
 
 
 def importer(folder: Path, **kwargs) -> Importer:
