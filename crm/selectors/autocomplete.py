@@ -4,8 +4,9 @@ One spec per entity says which columns a label and its subtitle need, how choice
 and how a row becomes an option, so the widget's `<select>`, its current label and the
 type-ahead results agree. Matching reuses the `search_text` column and its GIN indexes
 (crm/search.py, docs/architecture.md "Search"):
-- from three characters, a substring (`search_text LIKE '%acm%'`) or a typo-tolerant word
-  match (`search_text %> 'acem'`), both served by the `gin_trgm_ops` index (a BitmapOr);
+- from three characters, a substring (`search_text LIKE '%acm%'`), then, when those do not
+  fill the list, a typo-tolerant word match (`search_text %> 'acem'`), both served by the
+  `gin_trgm_ops` index;
 - below three characters trigrams cannot narrow anything, so a word-prefix full-text match
   (`to_tsvector('simple', search_text) @@ 'ac':*`) answers from the full-text index instead.
 The query side is normalised in SQL with `lower(public.f_unaccent(...))`, the column's own
@@ -22,18 +23,16 @@ from typing import Any
 from django.db import transaction
 from django.db.models import (
     BooleanField,
-    Case,
     F,
     Func,
-    IntegerField,
     Model,
     Q,
     QuerySet,
     Value,
-    When,
 )
 
 from crm import permissions
+from crm.fence import first_rows
 from crm.models import Company, Contact, Contract, Deal, Lead
 from crm.search import SearchTerm, SimpleTsVector
 from crm.selectors.search_terms import normalise_query, prefix_tsquery, use_search_threshold
@@ -119,23 +118,52 @@ class _TsMatch(Func):
     output_field = BooleanField()
 
 
-def _matching(rows: QuerySet, query: str) -> QuerySet:
-    """`rows` narrowed to those matching `query`: substring matches first, then typos, each by
-    name (the default ordering is cleared so the planner starts from the search index)."""
-    substring = Q(search_text__contains=SearchTerm(Value(query)))
+def _substring(query: str) -> Q:
+    """`search_text LIKE '%query%'`, through the trigram index."""
+    return Q(search_text__contains=SearchTerm(Value(query)))
+
+
+def _typo(query: str) -> Q:
+    """`search_text %> 'query'`: a word within pg_trgm's word similarity threshold."""
+    return Q(search_text__trigram_word_similar=SearchTerm(Value(query)))
+
+
+def _prefix(query: str) -> _TsMatch | None:
+    """Each word of `query` starts a word of `search_text` (full-text index), for queries
+    too short for trigrams; None when nothing is left to match after unaccent."""
+    # Each word quoted in SQL after unaccent, whatever it turns into (search.py).
+    tsquery = prefix_tsquery(query)
+    if tsquery is None:
+        return None
+    # SimpleTsVector(search_text) is the full-text index's own expression.
+    return _TsMatch(SimpleTsVector(F("search_text")), tsquery)
+
+
+def _matches(rows: QuerySet, order: tuple[str, ...], query: str, limit: int) -> list[Model]:
+    """The first `limit` of `rows` matching `query`: substring matches by name, then, if
+    there are fewer than `limit`, typo matches by name.
+
+    Why in two steps: typo matches are many and costly (at 1M contacts "john" is within the
+    word similarity threshold of 55,000 rows, each rechecked), and substring matches come
+    first anyway. Read together and sorted, "john" took 80-120 ms; "outlook.com" 1.1-1.4 s.
+    Each step goes through crm.fence.first_rows: a rep whose visible contacts hold few of
+    many matches (a big customer's domain) would otherwise wait while the name index is
+    walked to its end (2 s measured)."""
+    order = (*order, "pk")  # total, as first_rows needs
     if len(query) < MIN_TRIGRAM_LENGTH:
-        # Each word quoted in SQL after unaccent, whatever it turns into (search.py).
-        tsquery = prefix_tsquery(query)
-        if tsquery is None:
-            return rows.none()
-        # SimpleTsVector(search_text) is the full-text index's own expression.
-        return rows.filter(_TsMatch(SimpleTsVector(F("search_text")), tsquery))
-    typo = Q(search_text__trigram_word_similar=SearchTerm(Value(query)))
-    return rows.filter(substring | typo).annotate(
-        exact_first=Case(
-            When(substring, then=Value(0)), default=Value(1), output_field=IntegerField()
-        )
-    )
+        prefix = _prefix(query)
+        return [] if prefix is None else first_rows(rows.filter(prefix).order_by(*order), limit)
+    found = first_rows(rows.filter(_substring(query)).order_by(*order), limit)
+    if len(found) < limit:
+        typos = rows.filter(_typo(query)).exclude(_substring(query)).order_by(*order)
+        with transaction.atomic():
+            # `%>` matches from pg_trgm's word similarity threshold, lowered for this
+            # transaction, which also allows only bitmap scans (use_search_threshold). Not
+            # first_rows: each row walked costs a similarity (~10 us), and for "jonh" a walk
+            # of 2,000 names found too few (31 ms) before the bitmaps ran anyway.
+            use_search_threshold()
+            found += typos[: limit - len(found)]
+    return found
 
 
 def record_autocomplete(
@@ -150,8 +178,9 @@ def record_autocomplete(
     them is a change to them, as a task's parent is) and that match `query`, as options with
     a label and a subtitle, at most `limit`. Names, emails, domains and phones match as
     substrings and with a typo or two; an empty query offers the most recently changed
-    records instead. Raises KeyError for an entity not in SPECS. One query for the rows, one
-    more (in the same transaction) to lower the typo threshold when the query is long enough.
+    records instead. Raises KeyError for an entity not in SPECS. Queries: the rule's ids
+    (cached per request), two or three for the matches (crm.fence.first_rows), and two more
+    (threshold, rows) only when substring matches do not fill the list.
     """
     spec = SPECS[entity]
     base = spec.model._default_manager.all()
@@ -166,10 +195,4 @@ def record_autocomplete(
     if not spec.searchable:
         rows = rows.filter(**{f"{spec.order[0]}__icontains": query}).order_by(*spec.order)
         return [spec.option(obj) for obj in rows[:limit]]
-    rows = _matching(rows, query)
-    if len(query) < MIN_TRIGRAM_LENGTH:
-        return [spec.option(obj) for obj in rows.order_by(*spec.order)[:limit]]
-    with transaction.atomic():
-        # `%>` matches from pg_trgm's word similarity threshold, lowered for this transaction.
-        use_search_threshold()
-        return [spec.option(obj) for obj in rows.order_by("exact_first", *spec.order)[:limit]]
+    return [spec.option(obj) for obj in _matches(rows, spec.order, query, limit)]

@@ -241,18 +241,42 @@ def test_full_page_has_no_inline_scripts_or_styles(login, sales_rep) -> None:
 def test_count_is_exact_on_small_lists_and_estimated_on_big_ones(
     login, sales_rep, settings
 ) -> None:
-    for _ in range(4):
+    for _ in range(26):
         CompanyFactory(owner=sales_rep)
     client = login(sales_rep)
 
-    small = _list(client, "company")
-    assert small.context["page"].count == 4
+    small = _list(client, "company", per_page=25)
+    assert small.context["page"].count == 26
     assert not small.context["page"].count_is_estimated
 
     settings.ESTIMATED_COUNT_THRESHOLD = 0  # every list is "big": no COUNT(*) at all
-    big = _list(client, "company")
+    big = _list(client, "company", per_page=25)
     assert big.context["page"].count_is_estimated
     assert b"about " in big.content
+
+
+def test_a_list_that_fits_on_its_first_page_counts_its_rows_without_asking(
+    login, sales_rep, settings
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(4):
+        CompanyFactory(owner=sales_rep)
+    client = login(sales_rep)
+    settings.ESTIMATED_COUNT_THRESHOLD = 0  # asked, the count would be an estimate
+    with CaptureQueriesContext(connection) as queries:
+        page = _list(client, "company").context["page"]
+    assert (page.count, page.count_is_estimated) == (4, False)
+    asked = [q["sql"] for q in queries if "EXPLAIN" in q["sql"] or "COUNT(" in q["sql"]]
+    assert asked == []
+    # With a next page the rows alone cannot say how many there are: the planner is asked.
+    for _ in range(22):
+        CompanyFactory(owner=sales_rep)
+    with CaptureQueriesContext(connection) as queries:
+        page = _list(client, "company", per_page=25).context["page"]
+    assert page.next_cursor and page.count_is_estimated
+    assert any("EXPLAIN" in q["sql"] for q in queries)
 
 
 # Queries of a manager's list page, whatever the row count: session and user, custom field
