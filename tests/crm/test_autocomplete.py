@@ -102,10 +102,30 @@ def test_accents_are_ignored_both_ways(sales_rep: Any) -> None:
     assert labels(sales_rep, "company", "CAFÉ") == ["Café Müller"]
 
 
-def test_substring_matches_come_before_typo_matches_then_by_name(sales_rep: Any) -> None:
-    for name in ("Acne Labs", "Zeta Acme", "Acme Works"):
+def test_substring_matches_by_name_come_before_typo_matches_closest_first(
+    sales_rep: Any,
+) -> None:
+    # "acm" shares 3 of the query's 5 trigrams, "acne" 2: the closer typo first, whatever
+    # the name order.
+    for name in ("Acne Labs", "Zeta Acme", "Acme Works", "Zed Acm"):
         f.CompanyFactory(owner=sales_rep, name=name)
-    assert labels(sales_rep, "company", "acme") == ["Acme Works", "Zeta Acme", "Acne Labs"]
+    assert labels(sales_rep, "company", "acme") == [
+        "Acme Works",
+        "Zeta Acme",
+        "Zed Acm",
+        "Acne Labs",
+    ]
+
+
+def test_typo_matches_are_read_up_to_a_cap_and_stay_visible_only(
+    sales_rep: Any, outsider: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr("crm.selectors.autocomplete.TYPO_CANDIDATES", 3)
+    for i in range(4):
+        f.CompanyFactory(owner=outsider, name=f"Acne Hidden {i}")
+        f.CompanyFactory(owner=sales_rep, name=f"Acne Mine {i}")
+    found = labels(sales_rep, "company", "acme")
+    assert len(found) == 3 and all(name.startswith("Acne Mine") for name in found)
 
 
 def test_wildcards_in_the_query_are_matched_literally(sales_rep: Any) -> None:
