@@ -364,3 +364,24 @@ def test_team_users_are_the_team_for_everyone_but_admins(
     assert set(permissions.team_users(outsider)) == {outsider}
     assert set(permissions.team_users(admin_user)) >= team | {outsider, admin_user}
     assert gone not in set(permissions.team_users(admin_user))
+
+
+@pytest.mark.parametrize("persona", ["sales_rep", "manager"])
+def test_rows_visible_through_a_parent_probe_it_row_by_row(
+    persona, request, sales_rep, outsider
+) -> None:
+    # A task about a company, a document linked to a contact: the parent's rule is tested by
+    # a primary key probe per row, never a SubPlan over every visible parent (hashed, or
+    # re-read per row when too many for work_mem: 40 s for a manager's task list at scale).
+    user: User = request.getfixturevalue(persona)
+    company = f.CompanyFactory(owner=sales_rep)
+    f.TaskFactory(owner=outsider, company=company)
+    f.DocumentFactory(owner=outsider).contacts.add(f.ContactFactory(owner=sales_rep))
+    # Tasks: company, contact, lead, deal; documents: those and contracts, through links.
+    for model, parents in ((crm.Task, 4), (crm.Document, 5)):
+        plan = _plan(model.objects.visible_to(user).order_by("-updated_at")[:50])
+        first = plan.splitlines()[2]  # the walk's Filter, one arm per way in
+        assert first.count(") IS NOT NULL)") >= parents, plan
+        # Only a board's sections (a handful of rows) may stay a hashed SubPlan.
+        assert first.count("hashed SubPlan") == (1 if model is crm.Task else 0), plan
+        assert model.objects.visible_to(user).count() == 1
