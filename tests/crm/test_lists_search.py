@@ -1,0 +1,58 @@
+"""The lists' text filter (`?q=`): every searched column has a trigram index that can answer it,
+so a word no row holds is not a read of the whole table (446 ms for 300,000 tasks without one),
+and it finds what it should, in any case, among the rows the user may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from crm import factories as f
+from crm import permissions
+from crm.forms.lists import ListFilterForm
+from crm.lists import engine
+from crm.lists.filters import FilterContext
+from crm.lists.registry import SPECS
+
+pytestmark = pytest.mark.django_db
+
+# list -> the index its ?q= can use
+INDEXES = {
+    "company": "company_search_trgm",
+    "contact": "contact_search_trgm",
+    "lead": "lead_search_trgm",
+    "deal": "deal_search_trgm",
+    "contract": "contract_title_trgm",
+    "task": "task_title_trgm",
+    "document": "document_name_trgm",
+}
+
+
+@pytest.mark.parametrize("key", sorted(INDEXES))
+def test_the_text_filter_can_be_answered_from_a_trigram_index(key: str, admin_user: Any) -> None:
+    spec = SPECS[key]
+    form = ListFilterForm(spec=spec, ctx=FilterContext(admin_user), data={"q": "quarterly"})
+    assert form.is_valid(), form.errors
+    rows = engine.filtered(spec, spec.model.objects.all(), form, FilterContext(admin_user))
+    sql, params = rows.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        # What PostgreSQL would do at scale: the table read whole is not an option.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert f"Bitmap Index Scan on {INDEXES[key]}" in plan, plan
+
+
+def test_task_titles_are_found_in_any_case_among_visible_tasks(
+    login: Any, sales_rep: Any, outsider: Any
+) -> None:
+    mine = f.TaskFactory(owner=sales_rep, title="Send the Quarterly report")
+    f.TaskFactory(owner=sales_rep, title="Call the printer")
+    f.TaskFactory(owner=outsider, title="Quarterly review (theirs)")
+    page = login(sales_rep).get(reverse("crm:task.list"), {"q": "QUARTERLY"}).context["page"]
+    assert [row.pk for row in page.rows] == [mine.pk]
+    visible = permissions.visible_to(sales_rep, SPECS["task"].model)
+    assert visible.filter(title__icontains="quarterly").count() == 1
