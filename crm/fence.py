@@ -139,6 +139,12 @@ def first_rows(rows: QuerySet, limit: int, *, head: Q | None = None) -> list[Mod
         sql, params = fenced_sql(rows.values_list("pk", flat=True)[:limit], inner)
     except EmptyResultSet:
         return []
+    except ValueError:
+        # The query reads its table a second time (a parent filter's subquery: "deals of this
+        # contact" reads the deals it is primary on), which inside the fence would see only
+        # the walked rows. Such a filter narrows to one record's rows: bitmaps read them.
+        with bitmap_scans_only():
+            return list(rows[:limit])
     with planner_settings(max_parallel_workers_per_gather="0"), connection.cursor() as cursor:
         cursor.execute(sql, params)
         keys = [key for (key,) in cursor.fetchall()]

@@ -56,3 +56,64 @@ def test_task_titles_are_found_in_any_case_among_visible_tasks(
     assert [row.pk for row in page.rows] == [mine.pk]
     visible = permissions.visible_to(sales_rep, SPECS["task"].model)
     assert visible.filter(title__icontains="quarterly").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "parent"),
+    [
+        ("contact", "company"),
+        ("contact", "deal"),
+        ("lead", "company"),
+        ("deal", "company"),
+        ("deal", "contact"),
+        ("contract", "deal"),
+        ("task", "contact"),
+        ("document", "company"),
+    ],
+)
+def test_a_search_within_a_parents_records_finds_them(
+    key: str, parent: str, login: Any, sales_rep: Any, monkeypatch: Any
+) -> None:
+    # The bounded walk (crm.fence.first_rows) reads the list's own query over the first rows
+    # of its order: parent filters and the visibility rules must not read the table again.
+    monkeypatch.setattr("crm.fence.HEAD_SCAN", 2)
+    record = {
+        "company": lambda: f.CompanyFactory(owner=sales_rep),
+        "contact": lambda: f.ContactFactory(owner=sales_rep),
+        "deal": lambda: f.DealFactory(owner=sales_rep),
+    }[parent]()
+    made = {
+        ("contact", "company"): lambda: f.ContactFactory(
+            owner=sales_rep, company=record, last_name="Quarterly"
+        ),
+        ("contact", "deal"): lambda: (
+            record.contacts.add(c := f.ContactFactory(owner=sales_rep, last_name="Quarterly")) or c
+        ),
+        ("lead", "company"): lambda: f.LeadFactory(
+            owner=sales_rep, company=record, last_name="Quarterly"
+        ),
+        ("deal", "company"): lambda: f.DealFactory(
+            owner=sales_rep, company=record, name="Quarterly deal"
+        ),
+        ("deal", "contact"): lambda: f.DealFactory(
+            owner=sales_rep, primary_contact=record, name="Quarterly deal"
+        ),
+        ("contract", "deal"): lambda: f.ContractFactory(
+            owner=sales_rep, deal=record, title="Quarterly MSA"
+        ),
+        ("task", "contact"): lambda: f.TaskFactory(
+            owner=sales_rep, contact=record, title="Quarterly call"
+        ),
+        ("document", "company"): lambda: _linked_document(sales_rep, record),
+    }[(key, parent)]()
+    response = login(sales_rep).get(
+        reverse(f"crm:{key}.list"), {"q": "quarterly", parent: str(record.pk)}
+    )
+    assert response.status_code == 200
+    assert [row.pk for row in response.context["page"].rows] == [made.pk]
+
+
+def _linked_document(owner: Any, company: Any) -> Any:
+    document = f.DocumentFactory(owner=owner, name="Quarterly report")
+    document.companies.add(company)
+    return document
