@@ -134,7 +134,12 @@ def first_rows(rows: QuerySet, limit: int, *, head: Q | None = None) -> list[Mod
     `rows` selects), two when it does not.
     """
     model = rows.model
-    inner = model._base_manager.filter(head or Q()).order_by(*rows.query.order_by)[:HEAD_SCAN]
+    query = rows.query
+    if not query.order_by or query.distinct or query.is_sliced:
+        # No order of its own to walk (only Meta.ordering's), or a shape the fence cannot
+        # take: the plain query, as callers would have run it.
+        return list(rows[:limit])
+    inner = model._base_manager.filter(head or Q()).order_by(*query.order_by)[:HEAD_SCAN]
     try:
         sql, params = fenced_sql(rows.values_list("pk", flat=True)[:limit], inner)
     except EmptyResultSet:
@@ -150,7 +155,9 @@ def first_rows(rows: QuerySet, limit: int, *, head: Q | None = None) -> list[Mod
         keys = [key for (key,) in cursor.fetchall()]
     if len(keys) == limit:
         found = {row.pk: row for row in rows.order_by().filter(pk__in=keys)}
-        return [found[key] for key in keys if key in found]
+        if len(found) == limit:
+            return [found[key] for key in keys]
+        # A row changed or went between the two queries: read the page the plain way.
     if len(keys) * WALK_LIMIT >= limit * HEAD_SCAN:
         return list(rows[:limit])
     with bitmap_scans_only():

@@ -160,3 +160,17 @@ def test_planner_settings_end_with_the_block_inside_a_transaction():
         with planner_settings(max_parallel_workers_per_gather="0"):
             assert setting("max_parallel_workers_per_gather") == "0"
         assert setting("max_parallel_workers_per_gather") != "0"
+
+
+def test_querysets_it_cannot_walk_are_read_the_plain_way(small_scan, sales_rep, outsider):
+    _contacts([outsider] * 12, 0, match=True)
+    _contacts([sales_rep] * 6, 12, match=True)
+    plain = list(_matching(sales_rep).values_list("pk", flat=True)[:4])
+    # An order from Meta.ordering only, DISTINCT, an already sliced queryset.
+    implicit = _matching(sales_rep).order_by()
+    implicit.query.default_ordering = True
+    assert [c.pk for c in first_rows(implicit, 4)] == list(
+        implicit.values_list("pk", flat=True)[:4]
+    )
+    assert [c.pk for c in first_rows(_matching(sales_rep).distinct(), 4)] == plain
+    assert [c.pk for c in first_rows(_matching(sales_rep)[:3], 4)] == plain[:3]
