@@ -140,6 +140,12 @@ def pages(fx: dict[str, Any]) -> list[Page]:
         listed.append(Page(f"search.{label}", url))
         listed.append(Page(f"search.{label}.hx", url, htmx=True))
     listed.append(Page("leads.status_new", "/leads/?status=new"))
+    # Beyond the list: the task and document lists (rows visible through the record
+    # they hang off; 40 s a page for a manager until that was fixed) and the contact type-ahead
+    # every related-record field uses.
+    listed.append(Page("tasks.list", "/tasks/"))
+    listed.append(Page("documents.list", "/documents/"))
+    listed.append(Page("autocomplete.contact", "/autocomplete/contact/?q=john", htmx=True))
     # CSV export start: the first 4 KB of the streamed file (its first 100 rows are one query).
     listed.append(Page("contacts.export", "/contacts/export/", first_byte=True))
     return listed
