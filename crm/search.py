@@ -8,7 +8,7 @@ crm 0001 (unaccent itself is only STABLE, which generated columns and indexes re
 from __future__ import annotations
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.db.models import F, Func, TextField
+from django.db.models import F, Func, Q, TextField, Value
 from django.db.models.functions import Upper
 
 
@@ -48,6 +48,13 @@ class PlainToTsQuery(Func):
 
     template = "plainto_tsquery('simple'::regconfig, %(expressions)s)"
     output_field = TextField()
+
+
+def search_text_contains(text: str) -> Q:
+    """`search_text LIKE '%text%'`, `text` normalised in SQL like the column (SearchTerm, which
+    PostgreSQL folds to a constant): the trigram index answers it. Lists, the admin and the
+    type-ahead all filter this way."""
+    return Q(search_text__contains=SearchTerm(Value(text)))
 
 
 def icontains_index(field: str, name: str) -> GinIndex:

@@ -19,7 +19,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
-from django.db.models import Model, QuerySet, URLField, Value
+from django.db.models import Model, QuerySet, URLField
 from django.http import HttpRequest
 from django.utils.text import smart_split, unescape_string_literal
 
@@ -28,7 +28,7 @@ from audit.admin import ReadOnlyAdminMixin as ReadOnlyAdminMixin  # shared here;
 from crm.custom_fields import definitions_for
 from crm.forms import CustomFieldsFormMixin, custom_field_name
 from crm.pagination import EstimatedCountPaginator
-from crm.search import SearchTerm
+from crm.search import search_text_contains
 
 # Bookkeeping columns: set by the database, triggers or the import, never typed in.
 BOOKKEEPING_FIELDS = ("created_at", "updated_at", "legacy_id")
@@ -79,7 +79,7 @@ class CrmModelAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
         # (f_unaccent is IMMUTABLE), so the planner can use the index. Words under three
         # characters have no trigram and fall back to scanning the index.
         for word in search_words(search_term):
-            queryset = queryset.filter(search_text__contains=SearchTerm(Value(word)))
+            queryset = queryset.filter(search_text_contains(word))
         return queryset, False
 
 

@@ -10,9 +10,9 @@ from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 
 from crm.models import Board, Document, Note, Section, Task, TaskComment
-from crm.search import SearchText, SimpleTsVector
+from crm.search import SearchTerm, SearchText, SimpleTsVector
 
-from .base import BOOKKEEPING_FIELDSET, CrmModelAdmin, CustomizableRecordAdmin, SearchTerm
+from .base import BOOKKEEPING_FIELDSET, CrmModelAdmin, CustomizableRecordAdmin
 
 # The CRM records a task or note hangs off; loaded with the list so "about" costs no query.
 PARENTS = ("company", "contact", "lead", "deal")

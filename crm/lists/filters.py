@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.db.models import Model, Q, QuerySet, Value
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
-from crm.search import SearchTerm
+from crm.search import search_text_contains
 
 Choices = list[tuple[str, str]]
 ANY = ("", "Any")
@@ -72,7 +72,7 @@ class SearchFilter(Filter):
         if self.fields == ("search_text",):
             # Every word must appear, in any order ("acme berlin").
             for word in text.split():
-                qs = qs.filter(search_text__contains=SearchTerm(Value(word)))
+                qs = qs.filter(search_text_contains(word))
             return qs
         match = Q()
         for name in self.fields:

@@ -23,11 +23,8 @@ from typing import Any
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import transaction
 from django.db.models import (
-    BooleanField,
     F,
-    Func,
     Model,
-    Q,
     QuerySet,
     Value,
 )
@@ -35,14 +32,18 @@ from django.db.models import (
 from crm import permissions
 from crm.fence import first_rows
 from crm.models import Company, Contact, Contract, Deal, Lead
-from crm.search import SearchTerm, SimpleTsVector
-from crm.selectors.search_terms import normalise_query, prefix_tsquery, use_search_threshold
+from crm.search import SearchTerm, search_text_contains
+from crm.selectors.search_terms import (
+    MIN_TRIGRAM_LENGTH,
+    normalise_query,
+    prefix_match,
+    typo_match,
+    use_search_threshold,
+)
 
 AUTOCOMPLETE_LIMIT = 10
 # Typo matches read at most, the closest of them offered (like global search's typo tier).
 TYPO_CANDIDATES = 200
-# Below this many characters trigram matching cannot use the index (no trigram to look up).
-MIN_TRIGRAM_LENGTH = 3
 
 
 @dataclass(frozen=True)
@@ -113,35 +114,6 @@ SPECS: dict[str, AutocompleteSpec] = {
 ENTITY_OF_MODEL: dict[type[Model], str] = {spec.model: key for key, spec in SPECS.items()}
 
 
-class _TsMatch(Func):
-    """tsvector @@ tsquery, as a boolean expression a filter can take."""
-
-    template = "%(expressions)s"
-    arg_joiner = " @@ "
-    output_field = BooleanField()
-
-
-def _substring(query: str) -> Q:
-    """`search_text LIKE '%query%'`, through the trigram index."""
-    return Q(search_text__contains=SearchTerm(Value(query)))
-
-
-def _typo(query: str) -> Q:
-    """`search_text %> 'query'`: a word within pg_trgm's word similarity threshold."""
-    return Q(search_text__trigram_word_similar=SearchTerm(Value(query)))
-
-
-def _prefix(query: str) -> _TsMatch | None:
-    """Each word of `query` starts a word of `search_text` (full-text index), for queries
-    too short for trigrams; None when nothing is left to match after unaccent."""
-    # Each word quoted in SQL after unaccent, whatever it turns into (search.py).
-    tsquery = prefix_tsquery(query)
-    if tsquery is None:
-        return None
-    # SimpleTsVector(search_text) is the full-text index's own expression.
-    return _TsMatch(SimpleTsVector(F("search_text")), tsquery)
-
-
 def _matches(rows: QuerySet, order: tuple[str, ...], query: str, limit: int) -> list[Model]:
     """The first `limit` of `rows` matching `query`: substring matches by name, then, if
     there are fewer than `limit`, the closest typo matches among the first TYPO_CANDIDATES.
@@ -156,11 +128,14 @@ def _matches(rows: QuerySet, order: tuple[str, ...], query: str, limit: int) -> 
     sorting every typo match by name cost 100-240 ms for "jonh"."""
     order = (*order, "pk")  # total, as first_rows needs
     if len(query) < MIN_TRIGRAM_LENGTH:
-        prefix = _prefix(query)
+        # Too short for trigrams: every word as a prefix, through the full-text index.
+        prefix = prefix_match(query)
         return [] if prefix is None else first_rows(rows.filter(prefix).order_by(*order), limit)
-    found = first_rows(rows.filter(_substring(query)).order_by(*order), limit)
-    if len(found) < limit:
-        near = rows.filter(_typo(query)).exclude(_substring(query)).order_by().values("pk")
+    substring = search_text_contains(query)
+    found = first_rows(rows.filter(substring).order_by(*order), limit)
+    typo = typo_match(query)
+    if typo is not None and len(found) < limit:
+        near = rows.filter(typo).exclude(substring).order_by().values("pk")
         closeness = TrigramWordSimilarity(SearchTerm(Value(query)), "search_text")
         typos = (
             rows.filter(pk__in=near[:TYPO_CANDIDATES])

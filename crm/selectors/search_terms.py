@@ -64,14 +64,25 @@ def prefix_tsquery(query: str) -> Func | None:
     return result
 
 
+def _text_matches(tsquery: Func) -> Q:
+    # SimpleTsVector(search_text) is the full-text index's expression (crm/search.py).
+    return Q(_Infix(SimpleTsVector(F("search_text")), "@@", tsquery, BooleanField()))
+
+
 def full_text_match(query: str) -> Q | None:
     """Tier 1: the whole input as the parser reads it, or every word as a prefix."""
     words = prefix_tsquery(query)
     if words is None:
         return None
     tsquery = _Infix(PlainToTsQuery(SearchTerm(Value(query))), "||", words, TextField())
-    # SimpleTsVector(search_text) is the full-text index's expression (crm/search.py).
-    return Q(_Infix(SimpleTsVector(F("search_text")), "@@", tsquery, BooleanField()))
+    return _text_matches(tsquery)
+
+
+def prefix_match(query: str) -> Q | None:
+    """Every word of `query` starts a word of search_text (the full-text index): for input
+    too short for trigrams. None when no word is left to match."""
+    words = prefix_tsquery(query)
+    return None if words is None else _text_matches(words)
 
 
 def typo_match(query: str) -> Q | None:

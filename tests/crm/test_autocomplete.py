@@ -216,9 +216,11 @@ def test_results_cost_the_same_queries_for_3_or_30_matches(
 def test_substring_and_typo_matching_can_use_the_trigram_index(sales_rep: Any) -> None:
     from django.db import connection
 
-    from crm.selectors.autocomplete import _substring, _typo
+    from crm.search import search_text_contains
+    from crm.selectors.search_terms import typo_match
 
-    rows = Company.objects.filter(_substring("acme") | _typo("acme")).order_by("name")[:10]
+    rows = Company.objects.filter(search_text_contains("acme") | typo_match("acme"))
+    rows = rows.order_by("name")[:10]
     sql, params = rows.query.sql_with_params()
     with connection.cursor() as cursor:
         # Forbid the alternatives, as a big table would: the plan left is the index's, if any.
