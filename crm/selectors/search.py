@@ -287,30 +287,23 @@ def _search_pass(user: Any, query: str, limit: int, tier: str) -> list[SearchGro
 
 
 def _tier_rows(user: Any, kind: _Type, query: str, limit: int, tier: str) -> list[dict]:
-    """One type's best `limit` hits in one tier: fenced (_fenced_hits) when it can
-    answer, else the plain query (search_sql)."""
-    condition = full_text_match(query) if tier == "full_text" else typo_match(query)
-    if condition is None:
-        return []
-    try:
-        rule = permissions.visible_condition(user, kind.model)
-    except PermissionDenied:  # an inactive user: sees nothing
-        return []
-    # The typo tier stays plain: its cost is the trigram index's own bitmap, which a fence
-    # does not avoid, and fenced it was 5-15 ms slower (more rows rechecked for similarity).
-    hits = _fenced_hits(user, kind, rule, condition, query, limit) if tier == "full_text" else None
-    if hits is None:  # plain, or the fence stopped at FENCE_SCAN matches with too few visible
-        sql, params = search_sql(user=user, model=kind.model, query=query, limit=limit, tier=tier)
-        return _rows(sql, params) if sql else []
-    return hits
+    """One type's best `limit` hits in one tier: fenced (_fenced_hits) when it can answer,
+    else the plain query (search_sql). The typo tier stays plain: its cost is the trigram
+    index's own bitmap, which a fence does not avoid, and fenced it was 5-15 ms slower (more
+    rows rechecked for similarity)."""
+    if tier == "full_text":
+        hits = _fenced_hits(user, kind, query, limit)
+        if hits is not None:
+            return hits
+    # Plain: the typo tier, or the fence stopped at FENCE_SCAN matches with too few visible.
+    sql, params = search_sql(user=user, model=kind.model, query=query, limit=limit, tier=tier)
+    return _rows(sql, params) if sql else []
 
 
-def _fenced_hits(
-    user: Any, kind: _Type, rule: Q | None, condition: Q, query: str, limit: int
-) -> list[dict] | None:
-    """The best `limit` of up to CANDIDATES visible rows matching `condition`, the matches
-    read first (crm.fence) and each tested for visibility; None when that cannot be trusted
-    to have found them.
+def _fenced_hits(user: Any, kind: _Type, query: str, limit: int) -> list[dict] | None:
+    """The best `limit` of up to CANDIDATES visible rows matching the full-text tier, the
+    matches read first (crm.fence) and each tested for visibility; None when that cannot be
+    trusted to have found them.
 
     Why: filtered the plain way, PostgreSQL ANDs the matches' bitmap with a bitmap of every
     row the user may see (its choice of bitmaps ignores the LIMIT), and at 1M contacts a
@@ -324,6 +317,13 @@ def _fenced_hits(
     but kept with `fence_visible` false, and the FENCE_SCAN-th match is returned even when
     hidden: fewer than CANDIDATES visible and that row present means the fence was cut short
     (None: the caller runs the plain query). Hidden rows never leave this function."""
+    condition = full_text_match(query)
+    if condition is None:
+        return []
+    try:
+        rule = permissions.visible_condition(user, kind.model)
+    except PermissionDenied:  # an inactive user: sees nothing
+        return []
     model = kind.model
     table = model._meta.db_table
     seen = Value(True) if rule is None else ExpressionWrapper(rule, output_field=BooleanField())

@@ -4,6 +4,8 @@ visible, the plain query answers, so a user never misses their own matches."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -24,6 +26,13 @@ def _make(owner: User, n: int, last: str) -> None:
         ContactFactory(owner=owner, first_name=f"Zed{i:02d}", last_name=last)
 
 
+def _searched(user: Any, query: str) -> tuple[list[str], list[str]]:
+    """The contacts found, and the SQL of every query the search ran."""
+    with CaptureQueriesContext(connection) as queries:
+        results = global_search(user=user, query=query)
+    return _hits(results), [q["sql"] for q in queries.captured_queries]
+
+
 def test_hidden_matches_never_show_and_own_ones_do(sales_rep, outsider, monkeypatch) -> None:
     monkeypatch.setattr("crm.selectors.search.FENCE_SCAN", 50)
     _make(outsider, 8, "Quarrier")
@@ -42,19 +51,17 @@ def test_a_fence_cut_short_falls_back_to_the_plain_query(sales_rep, outsider, mo
     monkeypatch.setattr("crm.selectors.search.FENCE_SCAN", 4)
     _make(outsider, 12, "Quillon")
     _make(sales_rep, 2, "Quillon")
-    with CaptureQueriesContext(connection) as queries:
-        results = global_search(user=sales_rep, query="quill")
-    assert _hits(results) == ["Zed00 Quillon", "Zed01 Quillon"]
-    plain = [q for q in queries.captured_queries if "fence_n" not in q["sql"]]
-    assert any('"crm_contact"' in q["sql"] and "search_rank" in q["sql"] for q in plain)
+    hits, sql = _searched(sales_rep, "quill")
+    assert hits == ["Zed00 Quillon", "Zed01 Quillon"]
+    plain = [q for q in sql if "fence_n" not in q]
+    assert any('"crm_contact"' in q and "search_rank" in q for q in plain)
 
 
 def test_a_complete_fence_needs_no_second_query(sales_rep, outsider, monkeypatch) -> None:
     monkeypatch.setattr("crm.selectors.search.FENCE_SCAN", 1000)
     _make(outsider, 6, "Quokkan")
     _make(sales_rep, 2, "Quokkan")
-    with CaptureQueriesContext(connection) as queries:
-        results = global_search(user=sales_rep, query="quokk")
-    assert _hits(results) == ["Zed00 Quokkan", "Zed01 Quokkan"]
-    contact_queries = [q for q in queries.captured_queries if 'FROM "crm_contact"' in q["sql"]]
-    assert len(contact_queries) == 1 and "fence_n" in contact_queries[0]["sql"]
+    hits, sql = _searched(sales_rep, "quokk")
+    assert hits == ["Zed00 Quokkan", "Zed01 Quokkan"]
+    contact_queries = [q for q in sql if 'FROM "crm_contact"' in q]
+    assert len(contact_queries) == 1 and "fence_n" in contact_queries[0]
