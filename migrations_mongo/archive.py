@@ -47,7 +47,7 @@ from bson.codec_options import CodecOptions, DatetimeConversion
 from bson.errors import BSONError
 
 from .crc64 import MASK, Crc64
-from .mapping import _SECRETS, SPECS
+from .mapping import SECRET_COLLECTIONS
 from .sources import CODEC, DumpSource, SourceError
 
 MAGIC = struct.pack("<I", 0x8199E26D)
@@ -61,7 +61,7 @@ _CHECK = CodecOptions(datetime_conversion=DatetimeConversion.DATETIME_MS)
 _SERVER_DATABASES = ("", "admin", "config", "local")
 # Collections the import never reads a value of (plaintext credentials, quirk Q12): only their
 # _ids reach the folder, so that they are counted and nothing of them lands on disk.
-_NEVER_COPIED = frozenset(spec.collection for spec in SPECS if spec.skip_reason == _SECRETS)
+_NEVER_COPIED = frozenset(SECRET_COLLECTIONS)
 # Namespaces whose data never comes as such: a view has none, a time series' is under
 # system.buckets.<name> (prelude.go). Neither is awaited to its end.
 _DATALESS = ("view", "timeseries")

@@ -60,7 +60,10 @@ class DumpSource:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         folder = Path(path).resolve()
         if not folder.is_dir():
-            raise SourceError(f"{folder}: not a folder (give the mongodump output folder)")
+            raise SourceError(
+                f"{folder}: no such folder or file (give the mongodump output folder, or the"
+                " file mongodump --archive wrote; standard input is not read)"
+            )
         if not self._files_in(folder):
             # `mongodump --out dump` writes dump/<database>/...: accept dump/ when it holds
             # exactly one database.

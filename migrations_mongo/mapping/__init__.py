@@ -11,6 +11,10 @@ from .spec import KIND_TABLES, LINKS, Link, Spec
 from .work import SPECS as WORK_SPECS
 
 _SECRETS = "holds plaintext credentials (Q12); never imported"
+# Collections of plaintext credentials: never imported, and never written to disk whole when an
+# archive is unpacked (migrations_mongo.archive keeps their _ids only). A name, not a reason's
+# wording, says which they are.
+SECRET_COLLECTIONS = ("systemServices", "openAi_keys", "secondBrain_notions")
 
 SPECS: list[Spec] = [
     *PEOPLE_SPECS,
@@ -42,11 +46,9 @@ SPECS: list[Spec] = [
     Spec("gpt_models", skip_reason="NextCRM's AI model list; minicrm has no AI features"),
     Spec("ImageUpload", skip_reason="an empty placeholder model upstream"),
     Spec("Translation", skip_reason="dropped upstream in 2023-09"),
-    Spec("systemServices", skip_reason=_SECRETS),
-    Spec("openAi_keys", skip_reason=_SECRETS),
-    Spec("secondBrain_notions", skip_reason=_SECRETS),
+    *(Spec(name, skip_reason=_SECRETS) for name in SECRET_COLLECTIONS),
 ]
 
 BY_COLLECTION: dict[str, Spec] = {spec.collection: spec for spec in SPECS}
 
-__all__ = ["BY_COLLECTION", "KIND_TABLES", "LINKS", "SPECS", "Link", "Spec"]
+__all__ = ["BY_COLLECTION", "KIND_TABLES", "LINKS", "SECRET_COLLECTIONS", "SPECS", "Link", "Spec"]

@@ -213,6 +213,21 @@ def crash_at(step: str, after: int):
     return hook
 
 
+def import_process(database_url: str, dump: Path, log: Path, **env: str) -> tuple[list, dict]:
+    """The `migrate_from_mongo` command line and environment of an import run as its own
+    process (to be killed), on `database_url`, which is migrated first."""
+    import os
+    import sys
+
+    from django.conf import settings
+
+    environ = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", **env}
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=environ, check=True, timeout=300)
+    command = [*manage, "migrate_from_mongo", "--dump", str(dump), "--batch-size", "50"]
+    return [*command, "--quiet", "--error-log", str(log)], environ
+
+
 def kill_inside_contacts(conn: Any, command: list[str], env: dict[str, str], at: int) -> None:
     """Start `command` (a migrate_from_mongo run) and kill -9 it once its contacts checkpoint
     has passed `at` documents: inside the biggest collection, at no particular batch edge."""

@@ -7,14 +7,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import bson
 import psycopg
 import pytest
 from bson import ObjectId
-from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
@@ -30,6 +28,7 @@ from tests.mongo.mongo_helpers import (
     crc64_ecma,
     database_snapshot,
     folder_to_archive,
+    import_process,
     kill_inside_contacts,
     wipe,
     wipe_import,
@@ -225,16 +224,9 @@ def test_kill_9_mid_archive_import_then_run_again_gives_the_uninterrupted_result
     archive = folder_to_archive(folder, tmp_path / "nextcrm.archive.gz", run=50, gz=True)
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    env = {
-        **os.environ,
-        "DATABASE_URL": fresh_database_url,
-        "PYTHONUNBUFFERED": "1",
-        "TMPDIR": str(scratch),
-    }
-    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, timeout=300)
-    command = [*manage, "migrate_from_mongo", "--dump", str(archive), "--batch-size", "50"]
-    command += ["--quiet", "--error-log", str(tmp_path / "log.jsonl")]
+    command, env = import_process(
+        fresh_database_url, archive, tmp_path / "log.jsonl", TMPDIR=str(scratch)
+    )
     subprocess.run(command, env=env, timeout=300, check=True)
     assert list(scratch.iterdir()) == []  # a finished run removes its folder
     with psycopg.connect(fresh_database_url, autocommit=True) as conn:

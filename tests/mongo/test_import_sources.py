@@ -6,15 +6,12 @@ from __future__ import annotations
 import gzip
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import bson
 import mongomock
 import psycopg
 import pytest
 from bson import ObjectId
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from crm.models import Company, Contact
@@ -23,6 +20,7 @@ from migrations_mongo.mapping import BY_COLLECTION, SPECS, Spec
 from migrations_mongo.models import ImportIssue
 from tests.mongo.mongo_helpers import (
     database_snapshot,
+    import_process,
     kill_inside_contacts,
     wipe_import,
     write_bson,
@@ -138,20 +136,7 @@ def test_kill_9_mid_import_then_run_again_gives_the_uninterrupted_result(
 
     folder = tmp_path / "nextcrm"
     generate_dump(folder, contacts=1500, seed=3)
-    env = {**os.environ, "DATABASE_URL": fresh_database_url, "PYTHONUNBUFFERED": "1"}
-    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, timeout=300)
-    command = [
-        *manage,
-        "migrate_from_mongo",
-        "--dump",
-        str(folder),
-        "--batch-size",
-        "50",
-        "--quiet",
-        "--error-log",
-        str(tmp_path / "log.jsonl"),
-    ]
+    command, env = import_process(fresh_database_url, folder, tmp_path / "log.jsonl")
     subprocess.run(command, env=env, timeout=300, check=False)
     with psycopg.connect(fresh_database_url, autocommit=True) as conn:
         uninterrupted = database_snapshot(conn.cursor())
