@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 
 from accounts.models import User
 from crm.imports.fields import import_fields, normalise_header
+from crm.imports.reader import DELIMITERS
 from crm.models import ImportRun
 from crm.services.imports import match_choices
 
@@ -27,13 +28,14 @@ DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", ",": ",", ";": "
 # The services' ValidationError keys, as the options a user of the command gives.
 OPTION_OF = {"mapping": "--map", "mode": "--mode", "match_on": "--match-on"}
 OPTION_OF |= {"on_error": "--on-error", "entity": "ENTITY", "file": "FILE"}
-DELIMITER_LABELS = {",": "comma", ";": "semicolon", "\t": "tab"}
+DELIMITER_LABELS = {delimiter: name.lower() for delimiter, name in DELIMITERS.items()}
 
 
 def command_user(email: str) -> User:
-    user = User.objects.filter(email__iexact=email.strip()).first()
-    if user is None:
-        raise CommandError(f"--user: no user with the email {email!r}.")
+    try:  # case-insensitive, as sign-in is
+        user = User.objects.get_by_natural_key(email.strip())
+    except User.DoesNotExist:
+        raise CommandError(f"--user: no user with the email {email!r}.") from None
     if not user.is_active:
         raise CommandError(f"--user: {user.email} is deactivated.")
     return user
