@@ -69,7 +69,11 @@ def test_autocomplete_answers_200_whatever_is_typed(
 
 
 def test_a_word_with_an_okina_still_finds_its_record(sales_rep: User) -> None:
-    contact = f.ContactFactory(owner=sales_rep, first_name="Ka\u02bbiulani", last_name="Nui")
+    # No company of the factory's own for the contact: a random name with a word starting
+    # "ha" ("Harris Ltd") is a typo match of "hawai'" and made the company list flaky.
+    contact = f.ContactFactory(
+        owner=sales_rep, first_name="Ka\u02bbiulani", last_name="Nui", company=None
+    )
     company = f.CompanyFactory(owner=sales_rep, name="Hawai\u02bbi Tours")
     hits = global_search(user=sales_rep, query="ka\u02bbiu").groups
     assert [hit.url for g in hits for hit in g.hits] == [contact.get_absolute_url()]
