@@ -97,7 +97,11 @@ def test_every_crm_model_is_registered_and_covered_here() -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("model", CRM_MODELS, ids=lambda m: m.__name__)
 def test_admin_pages_render_with_data(
-    admin_client, django_assert_max_num_queries, request_queries: int, model: type[Model]
+    admin_client,
+    django_assert_max_num_queries,
+    request_queries: int,
+    settle_statistics,
+    model: type[Model],
 ) -> None:
     if issubclass(model, models.CustomizableRecord):
         f.CustomFieldDefinitionFactory(
@@ -105,7 +109,7 @@ def test_admin_pages_render_with_data(
         )
     obj = ROW_FACTORIES[model]()
     ROW_FACTORIES[model]()
-    _settle_statistics(model)
+    settle_statistics(model)
 
     changelist = admin_client.get(_url(model, "changelist"))
     assert changelist.status_code == 200
@@ -119,19 +123,6 @@ def test_admin_pages_render_with_data(
         assert b"Sales region" in change.content
 
 
-def _settle_statistics(model: type[Model]) -> None:
-    """ANALYZE the model's table, counting this test's uncommitted rows.
-
-    The changelist's count (crm.pagination) takes its path from the table's statistics: one
-    query when pg_class has a density, an EXPLAIN too when it has none, and the estimate alone
-    when it says 1,000 rows or more. Autovacuum rewrites those statistics whenever it likes,
-    after earlier tests' rolled-back rows: mid-test it turned 8 queries into 7, and stale
-    statistics of a table bloated by earlier tests can make two rows look like thousands. An
-    ANALYZE of our own makes each measurement start from what the table holds now."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-
-
 def _changelist_queries(client, model: type[Model]) -> int:
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(_url(model, "changelist"))
@@ -142,17 +133,21 @@ def _changelist_queries(client, model: type[Model]) -> int:
 @pytest.mark.django_db
 @pytest.mark.parametrize("model", CRM_MODELS, ids=lambda m: m.__name__)
 def test_changelist_queries_do_not_grow_with_rows(
-    admin_client, django_assert_max_num_queries, request_queries: int, model: type[Model]
+    admin_client,
+    django_assert_max_num_queries,
+    request_queries: int,
+    settle_statistics,
+    model: type[Model],
 ) -> None:
     for _ in range(3):
         ROW_FACTORIES[model]()
-    _settle_statistics(model)
+    settle_statistics(model)
     bound = request_queries + CHANGELIST_QUERY_BUDGET
     with django_assert_max_num_queries(bound):
         few = _changelist_queries(admin_client, model)
     for _ in range(27):
         ROW_FACTORIES[model]()
-    _settle_statistics(model)
+    settle_statistics(model)
     with django_assert_max_num_queries(bound):
         many = _changelist_queries(admin_client, model)
     assert many == few

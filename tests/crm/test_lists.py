@@ -239,10 +239,11 @@ def test_full_page_has_no_inline_scripts_or_styles(login, sales_rep) -> None:
 
 
 def test_count_is_exact_on_small_lists_and_estimated_on_big_ones(
-    login, sales_rep, settings
+    login, sales_rep, settings, settle_statistics
 ) -> None:
     for _ in range(26):
         CompanyFactory(owner=sales_rep)
+    settle_statistics(Company)
     client = login(sales_rep)
 
     small = _list(client, "company", per_page=25)
