@@ -89,9 +89,14 @@ CASES = [
     ),
     (
         "a document that is not BSON",
-        # The "name" element's type byte (0x02, a string) becomes an unknown type.
+        # The "name" element's type byte (0x02, a string) becomes an unknown type. Documents are
+        # not decoded: the CRC finds it, at the collection's EOF header, naming where its
+        # documents lie.
         lambda data, at: patch(data, data.index(b"\x02name\x00", at["a1"]), b"\x99"),
-        lambda data, at: (at["a1"], "expected a document of nextcrm.crm_Accounts, found bytes"),
+        lambda data, at: (
+            at["accounts_terminator"] + 4,
+            "of nextcrm.crm_Accounts's documents, found CRC 0x",
+        ),
     ),
     (
         "a block without its terminator",
@@ -116,7 +121,7 @@ CASES = [
         lambda data, at: data.replace(b"Company 1", b"Company X", 1),
         lambda data, at: (
             at["accounts_terminator"] + 4,
-            "of nextcrm.crm_Accounts's documents, found CRC 0x",
+            f"(its documents, within bytes {at['a0']}-{at['accounts_terminator']}: altered",
         ),
     ),
     (
@@ -178,3 +183,21 @@ def test_a_tmpdir_that_cannot_be_written_is_named(tmp_path, monkeypatch, run_imp
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))
     with pytest.raises(CommandError, match=r"no-such-folder: cannot write .* set TMPDIR"):
         run_import(path)
+
+
+def test_a_credential_document_that_is_not_bson_is_named_by_its_byte(tmp_path, run_import):
+    # Credential documents are the ones decoded (for their _id), so the error names the document.
+    out = io.BytesIO()
+    writer = ArchiveWriter(out, [("nextcrm", "systemServices", "")])
+    secret = bson.encode({"_id": ObjectId(), "serviceKey": "sk-live"})
+    writer.write("nextcrm", "systemServices", secret)
+    start = out.tell() - len(secret)
+    writer.eof("nextcrm", "systemServices")
+    data = patch(out.getvalue(), out.getvalue().index(b"\x02serviceKey", start), b"\x99")
+    path = tmp_path / "nextcrm.archive"
+    path.write_bytes(data)
+    with pytest.raises(CommandError) as error:
+        run_import(path)
+    assert str(error.value).startswith(
+        f"{path}: at byte {start}: expected a document of nextcrm.systemServices, found bytes"
+    )
