@@ -166,6 +166,25 @@ class Task(HasDetailPage, CustomizableRecord):
                 condition=models.Q(status__in=["open", "in_progress"]),
                 name="task_assignee_open_due_idx",
             ),
+            # "My tasks" also lists the open tasks I own that nobody is assigned, by due date
+            # (crm.selectors.tasks._mine merges this arm with the one above).
+            models.Index(
+                fields=["owner", "due_at"],
+                condition=models.Q(assignee__isnull=True, status__in=["open", "in_progress"]),
+                name="task_owner_unassigned_due_idx",
+            ),
+            # ...and with "show done", the latest done ones, both arms by completion time (an
+            # organisation that never assigns tasks would otherwise read all its done tasks).
+            models.Index(
+                fields=["assignee", "-completed_at"],
+                condition=models.Q(status="done"),
+                name="task_assignee_done_idx",
+            ),
+            models.Index(
+                fields=["owner", "-completed_at"],
+                condition=models.Q(assignee__isnull=True, status="done"),
+                name="task_owner_unassigned_done_idx",
+            ),
             # Related panels on company / contact / lead / deal pages.
             models.Index(fields=["company", "status"], name="task_company_idx"),
             models.Index(fields=["contact", "status"], name="task_contact_idx"),

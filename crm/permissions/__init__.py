@@ -69,6 +69,7 @@ __all__ = [
     "if_visible",
     "reassign_targets",
     "tasks_assigned_to",
+    "tasks_owned_by",
     "team_users",
     "visible_condition",
     "visible_fk",
@@ -210,6 +211,17 @@ def tasks_assigned_to(user: Any) -> QuerySet[crm.Task]:
     if v is None:
         return crm.Task.objects.none()
     return crm.Task.objects.filter(assignee_id=v.id)
+
+
+def tasks_owned_by(user: Any) -> QuerySet[crm.Task]:
+    """The tasks `user` owns: all visible to them through the owner arm every rule starts from
+    (their own rows for a rep, their team's for a manager, themselves included). The same rows
+    as `visible_to(user, Task).filter(owner=user)`, without building and compiling the whole
+    task rule (about 5 ms of Python a query at 300k tasks). Tested against the full rule."""
+    v = _viewer(user)
+    if v is None:
+        return crm.Task.objects.none()
+    return crm.Task.objects.filter(owner_id=v.id)
 
 
 def visible_fk(user: Any, model: type[Model], field: str) -> Q | None:

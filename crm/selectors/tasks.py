@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F
 from django.utils import timezone
 
 from accounts.models import User
@@ -27,11 +27,39 @@ class TaskGroup:
     tasks: list[Task] = field(default_factory=list)
 
 
-def my_tasks_queryset(user: User) -> QuerySet[Task]:
-    """The tasks that are `user`'s to do: assigned to them, or theirs and assigned to nobody.
-    Served by task_assignee_due_idx (assignee, status, due_at) for the assigned arm."""
-    mine = Q(assignee=user) | Q(owner=user, assignee__isnull=True)
-    return Task.objects.filter(mine).visible_to(user)
+# What a row of "my tasks" shows and groups by: no custom fields, body or search text.
+_ROW_COLUMNS = (
+    "id",
+    "title",
+    "status",
+    "priority",
+    "due_at",
+    "created_at",
+    "completed_at",
+    *(f"{name}_id" for name in PARENT_FIELDS),
+    "section_id",
+)
+_OPEN = (Task.Status.OPEN, Task.Status.IN_PROGRESS)
+
+
+def _mine(user: User, statuses: tuple[str, ...], order: tuple[Any, ...], limit: int) -> list[Task]:
+    """The first `limit` tasks in `order` that are `user`'s to do: assigned to them, or theirs
+    and assigned to nobody.
+
+    Two ordered arms, each LIMITed, merged: PostgreSQL walks task_assignee_open_due_idx and
+    task_owner_unassigned_due_idx in due order and stops at `limit`. Written as one OR, it
+    read all of a rep's open tasks (12,456 at 300k tasks), joined each to its assignee and
+    sorted them: 31-37 ms. Both arms are visible by the task rule's assignee and owner arms
+    (permissions.tasks_assigned_to / tasks_owned_by), so the whole rule is not built."""
+    arms = [
+        permissions.tasks_assigned_to(user),
+        permissions.tasks_owned_by(user).filter(assignee__isnull=True),
+    ]
+    first = [
+        arm.filter(status__in=statuses).only(*_ROW_COLUMNS).order_by(*order)[:limit]
+        for arm in arms
+    ]
+    return list(first[0].union(first[1], all=True).order_by(*order)[:limit])
 
 
 def _attach_parents(user: User, tasks: list[Task]) -> None:
@@ -93,20 +121,16 @@ def my_tasks(user: User, *, show_done: bool = False) -> list[TaskGroup]:
     """`user`'s open tasks in groups Overdue / Today / This week / Later / No date, overdue
     first and then by due date; with `show_done`, also the latest done ones. Empty groups are
     dropped. At most MY_TASKS_LIMIT open tasks (a fixed number of queries)."""
-    base = my_tasks_queryset(user).select_related("assignee")
-    tasks = list(
-        base.exclude(status=Task.Status.DONE).order_by(
-            F("due_at").asc(nulls_last=True), "created_at"
-        )[:MY_TASKS_LIMIT]
-    )
+    tasks = _mine(user, _OPEN, (F("due_at").asc(nulls_last=True), "created_at"), MY_TASKS_LIMIT)
     if show_done:
-        done = base.filter(status=Task.Status.DONE).order_by("-completed_at")
-        tasks += list(done[:DONE_LIMIT])
+        tasks += _mine(user, (Task.Status.DONE,), (F("completed_at").desc(),), DONE_LIMIT)
     _attach_parents(user, tasks)
     now = timezone.now()
     groups = {key: TaskGroup(key, title) for key, title in GROUPS}
     for task in tasks:
-        groups[_group_key(task, now)].tasks.append(task)
+        # The row marks an overdue date by its group (task_row sets it the same way).
+        task.group = _group_key(task, now)
+        groups[task.group].tasks.append(task)
     return [group for group in groups.values() if group.tasks]
 
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+
+from crm.record_urls import record_url as _record_url
 
 register = template.Library()
 
@@ -31,7 +32,15 @@ def nav_link(context: Any, url_name: str, label: str, section: str) -> str:
         current.startswith(f"{section}.") and current not in _OWN_LINKS
     )
     current_attr = mark_safe(' aria-current="page"') if is_current else ""
-    return format_html('<a href="{}"{}>{}</a>', reverse(url_name), current_attr, label)
+    # record_url: one reverse() per link name per process, not per page (20 links a page).
+    return format_html('<a href="{}"{}>{}</a>', _record_url(url_name), current_attr, label)
+
+
+@register.simple_tag
+def record_url(url_name: str, *args: Any) -> str:
+    """`{% url %}` for a URL of record keys, without a reverse() per call (crm.record_urls):
+    for links and forms repeated on every row of a long page."""
+    return _record_url(url_name, *args)
 
 
 @register.filter

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -25,7 +25,8 @@ from crm.views import tasks_boards
 def task_mine(request: HttpRequest) -> HttpResponse:
     show_done = request.GET.get("done") == "1"
     groups = my_tasks(request.user, show_done=show_done)
-    return render(request, "crm/task_mine.html", {"groups": groups, "show_done": show_done})
+    context = {"groups": groups, "show_done": show_done, "next_url": request.get_full_path()}
+    return render(request, "crm/task_mine.html", context)
 
 
 def _next_url(request: HttpRequest, fallback: str) -> str:
@@ -56,7 +57,9 @@ def task_done(request: HttpRequest, pk: Any) -> HttpResponse:
     else:
         messages.success(request, f"“{task.title}” {'reopened' if reopen else 'done'}.")
     if request.htmx:
-        context = {"task": task_row(request.user, task), "oob": True}
+        # The row's own "next" stays the page it sits on, not this POST's URL.
+        next_url = _next_url(request, reverse("crm:task.mine"))
+        context = {"task": task_row(request.user, task), "oob": True, "next_url": next_url}
         return render(request, "crm/partials/_task_row.html", context)
     return redirect(_next_url(request, "crm:task.mine"))
 

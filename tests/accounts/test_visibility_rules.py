@@ -345,10 +345,31 @@ def test_tasks_assigned_to_is_the_assigned_part_of_the_full_rule(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("who", ["sales_rep", "manager", "outsider", "admin_user"])
+def test_tasks_owned_by_is_the_owned_part_of_the_full_rule(
+    who: str, request: pytest.FixtureRequest, sales_rep: User, teammate: User, outsider: User
+) -> None:
+    # "My tasks"' shortcut (permissions.tasks_owned_by) must give exactly what the whole rule
+    # gives: the user's own tasks, whoever is assigned and whatever they are about.
+    user = request.getfixturevalue(who)
+    hidden_company = f.CompanyFactory(owner=outsider)
+    for assignee in (None, sales_rep, teammate, outsider):
+        f.TaskFactory(owner=user, assignee=assignee)
+        f.TaskFactory(owner=user, assignee=assignee, company=hidden_company)
+        f.TaskFactory(owner=teammate, assignee=assignee)
+    shortcut = set(permissions.tasks_owned_by(user).values_list("pk", flat=True))
+    full = set(
+        permissions.visible_to(user, crm.Task).filter(owner=user).values_list("pk", flat=True)
+    )
+    assert shortcut == full and len(shortcut) == 8
+
+
+@pytest.mark.django_db
 def test_an_inactive_user_is_assigned_nothing_visible(sales_rep: User) -> None:
     f.TaskFactory(owner=sales_rep, assignee=sales_rep)
     sales_rep.is_active = False
     assert not permissions.tasks_assigned_to(sales_rep).exists()
+    assert not permissions.tasks_owned_by(sales_rep).exists()
 
 
 @pytest.mark.django_db

@@ -43,6 +43,32 @@ def test_my_tasks_are_assigned_to_me_or_mine_without_assignee(sales_rep, teammat
     assert tasks == {assigned, unassigned}
 
 
+def test_my_tasks_merges_assigned_and_unassigned_in_due_order_up_to_the_limit(
+    sales_rep, teammate, monkeypatch
+) -> None:
+    from crm.selectors import tasks as selectors
+
+    monkeypatch.setattr(selectors, "MY_TASKS_LIMIT", 4)
+    assigned = [
+        f.TaskFactory(owner=teammate, assignee=sales_rep, due_at=_due(d)) for d in (1, 3, 5)
+    ]
+    unassigned = [f.TaskFactory(owner=sales_rep, assignee=None, due_at=_due(d)) for d in (2, 4)]
+    f.TaskFactory(owner=sales_rep, assignee=None, due_at=None)  # undated: last, cut off
+    order = [task for group in my_tasks(sales_rep) for task in group.tasks]
+    assert order == [assigned[0], unassigned[0], assigned[1], unassigned[1]]
+
+
+def test_show_done_lists_the_latest_done_of_both_kinds(sales_rep, teammate) -> None:
+    def done(days_ago: int, **who) -> object:
+        return f.TaskFactory(status="done", completed_at=_due(-days_ago), **who)
+
+    mine = done(2, owner=sales_rep, assignee=None)
+    given = done(1, owner=teammate, assignee=sales_rep)
+    done(0, owner=sales_rep, assignee=teammate)  # delegated: the assignee's, not mine
+    groups = my_tasks(sales_rep, show_done=True)
+    assert [(g.key, g.tasks) for g in groups] == [("done", [given, mine])]
+
+
 def test_show_done_adds_the_done_group(sales_rep, login) -> None:
     f.TaskFactory(owner=sales_rep, status="done", completed_at=timezone.now(), title="Finished")
     client = login(sales_rep)
@@ -62,6 +88,16 @@ def test_my_tasks_page_shows_groups_done_buttons_and_related_records(sales_rep, 
     assert reverse("crm:task.done", args=[task.pk]) in html
 
 
+def test_my_tasks_page_marks_overdue_dates_and_posts_back_to_itself(sales_rep, login) -> None:
+    late = f.TaskFactory(owner=sales_rep, title="Late one", due_at=_due(-2))
+    f.TaskFactory(owner=sales_rep, title="Later one", due_at=_due(20))
+    html = login(sales_rep).get(MINE, {"done": "1"}).content.decode()
+    late_row = html[html.index(f'id="task-row-{late.pk}"') :].split("</li>")[0]
+    assert 'class="overdue"' in late_row
+    assert html.count('class="overdue"') == 1
+    assert html.count(f'name="next" value="{MINE}?done=1"') == 2
+
+
 def test_a_task_about_a_record_i_may_not_see_does_not_name_it(sales_rep, outsider, login) -> None:
     hidden = f.CompanyFactory(owner=outsider, name="Hidden Corp")
     f.TaskFactory(owner=outsider, assignee=sales_rep, company=hidden, title="Help out")
@@ -76,6 +112,7 @@ def test_htmx_done_marks_the_task_done_and_returns_its_row_with_undo(sales_rep, 
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
     assert "is-done" in html and "Undo" in html and "done." in html
+    assert f'name="next" value="{MINE}"' in html  # the page's, not this POST's URL
     task.refresh_from_db()
     assert task.status == Task.Status.DONE and task.completed_at is not None
 
