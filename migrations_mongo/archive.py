@@ -21,8 +21,10 @@ parser.go, multiplexer.go, demultiplexer.go):
   namespace's documents, a terminator. mongodump starts a block whenever it switches namespace;
   a namespace ends with a block of its own, no documents, whose header has EOF true and CRC the
   CRC-64 (Go's crc64.ECMA) of all the namespace's document bytes in order, as a signed int64;
-- every length is 5 bytes to 16 MiB and a document ends with a NUL byte (parser.go checks both);
-- `--gzip` with `--archive` gzips the whole stream (recognised here by its magic bytes 1f 8b).
+- every length is 5 bytes to 16 MiB and a document ends with a NUL byte (parser.go checks both;
+  so does sources.read_document, which reads a dump's .bson files too);
+- `--gzip` with `--archive` gzips the whole stream (recognised by its magic bytes, as a dump's
+  files are: sources.open_maybe_gzip).
 
 mongorestore checks the CRC (demultiplexer.go) and so does this reader: it proves that each
 collection's documents are the bytes mongodump wrote, a flipped bit inside a value included, so a
@@ -35,7 +37,6 @@ collections' documents are decoded, for the `_id` that is all of them the folder
 from __future__ import annotations
 
 import contextlib
-import gzip
 import shutil
 import struct
 import tempfile
@@ -51,12 +52,10 @@ from bson.errors import BSONError
 
 from .crc64 import MASK, Crc64
 from .mapping import SECRET_COLLECTIONS
-from .sources import CODEC, DumpSource, SourceError
+from .sources import CODEC, BadDocument, DumpSource, SourceError, open_maybe_gzip, read_document
 
 MAGIC = struct.pack("<I", 0x8199E26D)
 TERMINATOR = b"\xff\xff\xff\xff"
-_LENGTH = struct.Struct("<i")
-_MAX_BSON = 16 * 1024 * 1024  # mongo-tools' db.MaxBSONSize: a longer length is corruption
 # A credential document is decoded for its _id only: a date out of Python's range must not stop it.
 _CHECK = CodecOptions(datetime_conversion=DatetimeConversion.DATETIME_MS)
 # MongoDB's own databases, left out when choosing "the" database of a whole-server archive ("":
@@ -148,24 +147,13 @@ class _Stream:
         """The next document's bytes; None for a terminator; b"" for the end of the stream
         where a block may begin (end_ok)."""
         start = self.offset
-        head = self.read(4)
-        if not head and end_ok:
-            return b""
-        if len(head) < 4:
+        try:
+            data = read_document(self, terminator=TERMINATOR)
+        except BadDocument as error:
+            raise self.error(start, expected, str(error)) from None
+        if data == b"" and not end_ok:
             raise self.error(start, expected, "the end of the file (cut short?)")
-        if head == TERMINATOR:
-            return None
-        (length,) = _LENGTH.unpack(head)
-        if not 5 <= length <= _MAX_BSON:
-            found = f"{length}, neither a BSON length nor the terminator ({head.hex(' ')})"
-            raise self.error(start, expected, found)
-        body = self.read(length - 4)
-        if len(body) < length - 4:
-            found = f"the end of the file {len(body) + 4} bytes into a {length}-byte document"
-            raise self.error(start, expected, found + " (cut short?)")
-        if body[-1] != 0:
-            raise self.error(start, expected, f"a {length}-byte document not ending in NUL")
-        return head + body
+        return data
 
     def document(
         self, expected: str, *, end_ok: bool = False
@@ -188,12 +176,10 @@ def demultiplex(path: Path, folder: Path, database: str = "") -> str:
     """Copy one database of the archive at `path` into `folder`, mongodump `--out` style; return
     the database's name. SourceError, naming the byte offset, on anything unexpected."""
     try:
-        with path.open("rb") as probe:
-            # By content, not name: `mongodump --archive=x --gzip` keeps whatever name it's given.
-            gzipped = probe.read(2) == b"\x1f\x8b"
+        raw, gzipped = open_maybe_gzip(path)
     except OSError as error:
         raise SourceError(f"{path}: cannot be read ({error})") from error
-    with gzip.open(path, "rb") if gzipped else path.open("rb", buffering=1 << 20) as raw:
+    with raw:
         stream = _Stream(raw, path, gzipped)
         magic = stream.read(4)
         if magic != MAGIC:

@@ -29,12 +29,23 @@ if TYPE_CHECKING:
 
 CODEC = CodecOptions(tz_aware=True, datetime_conversion=DatetimeConversion.DATETIME_AUTO)
 _LENGTH = struct.Struct("<i")
-# Largest BSON document MongoDB stores (16 MiB) plus slack: a larger length is corruption.
-_MAX_DOCUMENT = 48 * 1024 * 1024
+# MongoDB stores no document over 16 MiB, mongodump copies them as the server sends them, and
+# mongorestore refuses a longer length in an archive (archive/parser.go) and in a .bson file
+# alike (db/bson_stream.go; only an oplog replay allows more, and the import reads no oplog). So a
+# longer length is corruption, and one limit for both means a collection is never accepted as a
+# folder and refused as an archive.
+MAX_DOCUMENT = 16 * 1024 * 1024
+# gzip's magic and its one compression method (deflate). A plain BSON file starts so only if its
+# first document is exactly 559,903 bytes long (0x00088b1f): far beyond any NextCRM document.
+_GZIP_MAGIC = b"\x1f\x8b\x08"
 
 
 class SourceError(Exception):
     """The source cannot be read (a corrupt file, an unreachable server); says which and where."""
+
+
+class BadDocument(Exception):
+    """The bytes where a document should start are not one; str() says what they are."""
 
 
 class Source(Protocol):
@@ -115,34 +126,60 @@ class DumpSource:
                 ) from error
 
     def _raw(self, collection: str) -> Iterator[bytes]:
+        """The collection's documents as bytes, in file order."""
         path = self._files.get(collection)
         if path is None:
             return
-        opener = gzip.open if path.name.endswith(".gz") else open
         try:
-            with opener(path, "rb") as stream:
-                yield from _split(stream, path)
+            stream, gzipped = open_maybe_gzip(path)
+            with stream:
+                offset = 0
+                while data := read_document(stream):
+                    offset += len(data)
+                    yield data
+        except BadDocument as error:
+            at = f"byte {offset}{' of the uncompressed stream' if gzipped else ''}"
+            raise SourceError(f"{path}: at {at}: expected a document, found {error}") from None
         except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
             raise SourceError(f"{path}: cannot be read ({error})") from error
 
 
-def _split(stream: BinaryIO, path: Path) -> Iterator[bytes]:
-    """The documents of a BSON file as bytes: each starts with its own int32 length."""
-    index = 0
-    while True:
-        head = stream.read(4)
-        if not head:
-            return
-        index += 1
-        if len(head) < 4:
-            raise SourceError(f"{path}: truncated in document {index} (file cut short?)")
-        (length,) = _LENGTH.unpack(head)
-        if length < 5 or length > _MAX_DOCUMENT:
-            raise SourceError(f"{path}: document {index} has an impossible length ({length})")
-        body = stream.read(length - 4)
-        if len(body) < length - 4:
-            raise SourceError(f"{path}: truncated in document {index} (file cut short?)")
-        yield head + body
+def open_maybe_gzip(path: Path) -> tuple[BinaryIO, bool]:
+    """The file's bytes, gunzipped if they are gzip, and whether they were. Told by the first
+    bytes, for a dump's files as for an archive: `mongodump --archive=x --gzip` keeps whatever
+    name it is given. OSError if it cannot be opened."""
+    with path.open("rb") as probe:
+        gzipped = probe.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC
+    if gzipped:
+        return gzip.open(path, "rb"), True
+    return path.open("rb", buffering=1 << 20), False
+
+
+def read_document(stream: Any, *, terminator: bytes = b"") -> bytes | None:
+    """The next BSON document of `stream` (anything with read()) as bytes, checked as mongorestore
+    checks it: a length of 5 bytes to MAX_DOCUMENT, all of it there, a final NUL. b"" at the end
+    of the stream; None where `terminator` (an archive's block end) stands instead of a length.
+    BadDocument, saying what is there instead, on anything else."""
+    head = stream.read(4)
+    if not head:
+        return b""
+    if len(head) < 4:
+        raise BadDocument(f"the end of the file {len(head)} bytes into a length (cut short?)")
+    if head == terminator:
+        return None
+    (length,) = _LENGTH.unpack(head)
+    if not 5 <= length <= MAX_DOCUMENT:
+        nor = " nor the terminator" if terminator else ""
+        raise BadDocument(
+            f"{length}, not a BSON length (5 bytes to 16 MiB){nor} ({head.hex(' ')})"
+        )
+    body = stream.read(length - 4)
+    if len(body) < length - 4:
+        into = f"{len(body) + 4} bytes into a {length}-byte document"
+        raise BadDocument(f"the end of the file {into} (cut short?)")
+    if body[-1] != 0:
+        raise BadDocument(f"a {length}-byte document not ending in NUL")
+    return head + body
 
 
 class LiveSource:

@@ -15,7 +15,7 @@ from bson import ObjectId
 from django.core.management import CommandError, call_command
 
 from crm.models import Company, Contact
-from migrations_mongo import sources
+from migrations_mongo import crc64, sources
 from migrations_mongo.mapping import BY_COLLECTION, SPECS, Spec
 from migrations_mongo.models import ImportIssue
 from tests.mongo.mongo_helpers import (
@@ -23,6 +23,7 @@ from tests.mongo.mongo_helpers import (
     import_process,
     kill_inside_contacts,
     wipe_import,
+    write_archive,
     write_bson,
 )
 
@@ -47,30 +48,75 @@ def test_gzipped_files_in_a_database_subfolder(tmp_path, run_import) -> None:
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (lambda data: data[:-7], "truncated in document 3"),
-        (lambda data: data[:4] + b"\xff\xff\xff\x7f" + data[8:], "impossible length"),
-        (lambda data: data[:-2] + b"\x07\x00", "document 3 is not valid BSON"),
+        (
+            lambda data, second: data[:-7],
+            r"found the end of the file 54 bytes into a 61-byte document \(cut short\?\)",
+        ),
+        (
+            # The second document's length field.
+            lambda data, second: data[:second] + b"\xff\xff\xff\x7f" + data[second + 4 :],
+            "at byte {second}: expected a document, found 2147483647, not a BSON length",
+        ),
+        (
+            lambda data, second: data[:-1] + b"\x07",
+            "at byte 122: expected a document, found a 61-byte document not ending in NUL",
+        ),
+        (lambda data, second: data[:-2] + b"\x07\x00", "document 3 is not valid BSON"),
     ],
 )
 def test_a_corrupt_bson_file_is_a_clear_error_naming_it(dump, run_import, damage, message):
     path = write_bson(dump(), "crm_Accounts", companies(3))
     data = path.read_bytes()
-    if "length" in message:  # the second document's length field
-        first = int.from_bytes(data[:4], "little")
-        data = data[:first] + b"\xff\xff\xff\x7f" + data[first + 4 :]
-    else:
-        data = damage(data)
-    path.write_bytes(data)
-    with pytest.raises(CommandError, match=message) as error:
+    second = int.from_bytes(data[:4], "little")
+    path.write_bytes(damage(data, second))
+    with pytest.raises(CommandError, match=message.format(second=second)) as error:
         run_import(path.parent)
-    assert "crm_Accounts.bson" in str(error.value)
+    assert str(error.value).startswith(f"{path}: ")
+
+
+def test_the_size_limit_is_mongodbs_for_folders_and_archives_alike(tmp_path) -> None:
+    # A document of exactly 16 MiB is read from a folder and from an archive; one byte more is
+    # refused by both, as mongorestore refuses it.
+    for size, readable in [(sources.MAX_DOCUMENT, True), (sources.MAX_DOCUMENT + 1, False)]:
+        doc = {"_id": ObjectId(), "name": "big", "blob": b""}
+        doc["blob"] = b"x" * (size - len(bson.encode(doc)))
+        data = bson.encode(doc)
+        assert len(data) == size
+        folder = tmp_path / str(size)
+        write_bson(folder, "crm_Accounts", [doc])
+        archive = write_archive(
+            tmp_path / f"{size}.archive",
+            {("nextcrm", "crm_Accounts"): [data]},
+            crc=lambda data, crc: crc64.crc64_update(crc, data),  # checked in test_import_archive
+        )
+        for path in (folder, archive):
+            if readable:
+                source = sources.source_from_options({"dump": str(path), "database": ""})
+                assert [d["_id"] for d in source.documents("crm_Accounts")] == [doc["_id"]]
+            else:
+                with pytest.raises(sources.SourceError, match=f"found {size}, not a BSON length"):
+                    source = sources.source_from_options({"dump": str(path), "database": ""})
+                    list(source.documents("crm_Accounts"))  # a folder is read when imported
 
 
 def test_a_corrupt_gzip_file_is_a_clear_error(dump, run_import) -> None:
     folder = dump()
-    (folder / "crm_Accounts.bson.gz").write_bytes(b"not gzip at all")
+    data = gzip.compress(b"".join(bson.encode(doc) for doc in companies(3)))
+    (folder / "crm_Accounts.bson.gz").write_bytes(data[:-30])
     with pytest.raises(CommandError, match=r"crm_Accounts\.bson\.gz: cannot be read"):
         run_import(folder)
+
+
+def test_gzip_is_told_by_its_bytes_not_the_files_name(dump, run_import) -> None:
+    # As an archive's is: one rule. A plain file named .gz is read as plain BSON, and the reverse.
+    folder = dump()
+    docs = b"".join(bson.encode(doc) for doc in companies(4))
+    (folder / "crm_Accounts.bson.gz").write_bytes(docs)
+    (folder / "crm_Contacts.bson").write_bytes(
+        gzip.compress(bson.encode({"_id": ObjectId(), "last_name": "Doe"}))
+    )
+    assert run_import(folder) == 0
+    assert Company.objects.count() == 4 and Contact.objects.count() == 1
 
 
 def test_a_document_the_database_refuses_fails_alone(dump, run_import, monkeypatch) -> None:
