@@ -25,7 +25,7 @@ from django.urls import reverse
 from accounts.models import User
 from crm import models as crm
 from crm import permissions
-from crm.fence import fenced_sql
+from crm.fence import Fence
 from crm.forms.links import DOCUMENT_LINK_ENTITIES, DealContactForm, DocumentLinkForm
 from crm.models.base import HasDetailPage
 from crm.record_urls import record_url
@@ -66,9 +66,7 @@ def _panel(
     one query. `more` / `add` are the list / create parameters."""
     model = queryset.model
     entity = model._meta.model_name
-    # The page has checked `parent` (the record itself); rows whose visibility follows it
-    # (its tasks, its documents) need no filter of their own.
-    visible = permissions.visible_under(user, queryset, parent)
+    rule = _rows_rule(user, queryset, parent)
     # A reverse manager (company.contacts) sets each row's foreign key to the parent, which
     # reads that column: it is fetched too, or each row would load it with a query of its own.
     parent_model = type(parent) if parent is not None else None
@@ -80,15 +78,13 @@ def _panel(
     columns = (*_COLUMNS[row], *to_parent)
     # One query: the first `limit` visible keys in the panel's order (read in index order
     # where an index serves it), whose rows alone are read in full, and the total as a
-    # subquery (an InitPlan, run once) counting at most COUNT_CAP visible keys in any order,
-    # the cheapest for PostgreSQL. A company with 20,000 contacts shows "1,000+" instead of
-    # reading every contact on each view; a window count over the rows themselves had read
-    # all 1,000 of them in full (7.6 ms of the big company's deals panel).
+    # subquery (an InitPlan, run once) counting at most COUNT_CAP visible keys. A company
+    # with 20,000 contacts shows "1,000+" instead of reading every contact on each view; a
+    # window count over the rows themselves had read all 1,000 of them in full (7.6 ms of the
+    # big company's deals panel).
     try:
-        shown_cap = min(limit, COUNT_CAP)
-        first_sql, first_params = _first_visible(user, queryset, visible, cap=shown_cap)
-        any_sql, any_params = _first_visible(
-            user, queryset, visible, cap=COUNT_CAP, any_order=True
+        first_sql, first_params, any_sql, any_params = _first_visible(
+            queryset, rule, shown=min(limit, COUNT_CAP)
         )
     except EmptyResultSet:  # a user who may see no row of this model
         first_sql = None
@@ -122,30 +118,41 @@ def _panel(
     )
 
 
-def _first_visible(
-    user: User, queryset: QuerySet, visible: QuerySet, *, cap: int, any_order: bool = False
-) -> tuple[str, list]:
-    """The SQL (one column, `pk`) and parameters of the keys of the first `cap` rows of
-    `visible` in the panel's order, ORDER BY and LIMIT in the same SELECT (any `cap` of them
-    with `any_order`). Raises EmptyResultSet when the user may see no row of the model.
+def _rows_rule(user: User, queryset: QuerySet, parent: Any) -> QuerySet | None:
+    """The rows of the panel's model that `user` may see (visible_to), or None when the
+    panel's rows need no check of their own: they follow `parent`, which the page has checked
+    (a record's tasks and documents, permissions.visible_through), or the user sees every
+    row (an admin)."""
+    if parent is not None and permissions.visible_through(queryset.model, type(parent)):
+        return None
+    rule = permissions.visible_to(user, queryset.model)
+    return rule if rule.query.has_filters() else None
 
-    Where visibility is filtered row by row (a company's contacts, not its tasks), the
-    related rows are fenced (crm.fence): read in the panel's order through their index and
-    checked one by one until COUNT_CAP are visible. Left to itself PostgreSQL ANDed the
-    company's 20,000 contacts with a bitmap of every contact the user may see (140,000 for a
-    rep): 39 ms for the contacts panel of seed_scale's big company, fenced 6 ms."""
-    if visible is queryset:  # visibility follows the parent: nothing to check per row
-        rows = visible.order_by() if any_order else visible
-        sql, params = rows.values("pk")[:cap].query.sql_with_params()
-        return sql, list(params)
-    model = queryset.model
+
+def _first_visible(
+    queryset: QuerySet, rule: QuerySet | None, *, shown: int
+) -> tuple[str, list, str, list]:
+    """The SQL and parameters of the keys (one column, `pk`) of the first `shown` rows of
+    `queryset` that `rule` lets through, in the panel's order, and of up to COUNT_CAP such
+    keys in any order, for the count. Raises EmptyResultSet when the user may see no row.
+
+    Where visibility is checked row by row (`rule`: a company's contacts, not its tasks), the
+    related rows are fenced (crm.fence), compiled once for both: read in the panel's order
+    through their index and checked one by one until enough are visible. Left to itself
+    PostgreSQL ANDed the company's 20,000 contacts with a bitmap of every contact the user may
+    see (140,000 for a rep): 39 ms for the contacts panel of seed_scale's big company, fenced
+    6 ms. The count reads the fenced rows in the panel's order too, which the panel's index
+    gives as cheaply as any other order."""
+    if rule is None:  # nothing to check per row
+        first = queryset.values("pk")[:shown].query.sql_with_params()
+        count = queryset.order_by().values("pk")[:COUNT_CAP].query.sql_with_params()
+        return first[0], list(first[1]), count[0], list(count[1])
     query = queryset.query
-    if any_order:
-        order, queryset = (), queryset.order_by()
-    else:
-        order = query.order_by or (model._meta.ordering if query.default_ordering else ())
-    outer = permissions.visible_to(user, model).order_by(*order).values("pk")[:cap]
-    return fenced_sql(outer, queryset)
+    order = query.order_by or (queryset.model._meta.ordering if query.default_ordering else ())
+    fence = Fence(queryset)
+    first_sql, first_params = fence.around(rule.order_by(*order).values("pk")[:shown])
+    any_sql, any_params = fence.around(rule.order_by().values("pk")[:COUNT_CAP])
+    return first_sql, first_params, any_sql, any_params
 
 
 # The row builders fill everything but `url` and `pk`, which _panel sets; _COLUMNS says what
