@@ -5,7 +5,7 @@ Why a folder: the import reads collections in its own dependency order and resum
 inside each collection, while an archive interleaves the collections mongodump dumped side by
 side. Copying each namespace's documents to its own `<collection>.bson`, in archive order, gives
 the files `mongodump --out` would have written, and the same archive always gives the same bytes:
-so each run demultiplexes into a fresh temporary folder (removed when the process ends), and the
+so each run demultiplexes into a fresh temporary folder (removed when the run ends), and the
 checkpoints name the archive itself (path, size, mtime), not that folder. A run killed and run
 again resumes at the same positions of the same files. Documents are copied through one at a
 time, never a collection in memory.
@@ -37,10 +37,8 @@ collections' documents are decoded, for the `_id` that is all of them the folder
 from __future__ import annotations
 
 import contextlib
-import shutil
 import struct
 import tempfile
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -79,17 +77,20 @@ class ArchiveSource(DumpSource):
         except OSError as error:
             raise SourceError(f"{archive}: cannot be read ({error})") from error
         try:
-            folder = Path(tempfile.mkdtemp(prefix="minicrm-archive-"))
+            # Private to its owner (mkdtemp's 0700). Removed by close(), which the commands call
+            # in a `finally`; failing that when this source is collected or at exit (with a
+            # ResourceWarning). Only a kill leaves it behind.
+            self._tmp = tempfile.TemporaryDirectory(
+                prefix="minicrm-archive-", ignore_cleanup_errors=True
+            )
         except OSError as error:
             raise _write_error(Path(tempfile.gettempdir()), error) from error
-        # Removed when this source is collected or at exit (also after an error or exit code
-        # 2); only a kill leaves it behind.
-        self._cleanup = weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+        folder = Path(self._tmp.name)
         try:
             self.database = demultiplex(archive, folder, database)
             super().__init__(folder)
         except BaseException:
-            self._cleanup()
+            self._tmp.cleanup()
             raise
         self.archive = archive
         self.label = f"archive {archive} (database {self.database})"
@@ -101,7 +102,8 @@ class ArchiveSource(DumpSource):
         return f"{self.archive} ({self._stamp}) {self.database}.{collection}"
 
     def close(self) -> None:
-        self._cleanup()
+        """Delete the unpacked folder (again: a no-op)."""
+        self._tmp.cleanup()
 
 
 @dataclass

@@ -62,6 +62,10 @@ class Source(Protocol):
         self, collection: str, *, position: int = 0, after_id: str = ""
     ) -> Iterator[dict[str, Any]]: ...
 
+    def close(self) -> None:
+        """Release what the source holds (an archive's unpacked folder, a server connection);
+        the commands call it when the run ends, whatever the outcome."""
+
 
 class DumpSource:
     """A `mongodump` output folder: `<collection>.bson` or `.bson.gz`, with metadata files."""
@@ -110,6 +114,9 @@ class DumpSource:
 
     def count(self, collection: str) -> int:
         return sum(1 for _ in self._raw(collection))
+
+    def close(self) -> None:
+        """Nothing to release: every file is closed once read."""
 
     def documents(
         self, collection: str, *, position: int = 0, after_id: str = ""
@@ -228,6 +235,9 @@ class LiveSource:
             yield from cursor
         finally:
             cursor.close()
+
+    def close(self) -> None:
+        self.client.close()
 
 
 def add_source_arguments(parser: CommandParser, *, dump_help: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import bson
@@ -124,8 +125,10 @@ def test_the_folder_of_an_archive_holds_the_files_mongodump_out_writes(tmp_path)
         assert (again.folder / path).read_bytes() == (folder / path).read_bytes()
     source.close()
     assert not folder.exists()
+    source.close()  # twice is harmless
     again_folder = again.folder
-    del again  # collected: its folder goes too
+    with pytest.warns(ResourceWarning, match="Implicitly cleaning up"):
+        del again  # collected without close(): its folder goes too, and Python says so
     assert not again_folder.exists()
 
 
@@ -239,3 +242,32 @@ def test_kill_9_mid_archive_import_then_run_again_gives_the_uninterrupted_result
         subprocess.run(command, env=env, timeout=300, check=True)
         assert database_snapshot(conn.cursor()) == uninterrupted
         assert list(scratch.iterdir()) == left
+
+
+@pytest.fixture
+def scratch(tmp_path: Path, monkeypatch) -> Path:
+    """TMPDIR for one test, to see what the commands leave in it."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_the_commands_delete_the_unpacked_folder_when_they_end(tmp_path, scratch, run_import):
+    # Even while the exception that ended the run is still held (its traceback keeps the
+    # command's frame, and so its source, alive): the folder goes in the commands' `finally`.
+    path = tmp_path / "nextcrm.archive"
+    write_archive(path, {("nextcrm", "crm_Accounts"): encoded(companies(5, "Alpha"))})
+    with pytest.raises(SystemExit) as failed:  # nothing imported yet: the counts differ
+        call_command("validate_mongo_migration", dump=str(path), verbosity=0)
+    assert failed.value.code == 1
+    assert list(scratch.iterdir()) == []
+    with pytest.raises(Crash):
+        importer(path, hook=crash_at("state", 1)).run()
+    write_archive(path, {("nextcrm", "crm_Accounts"): encoded(companies(6, "Omega"))})
+    with pytest.raises(CommandError, match="--restart") as refused:
+        run_import(path)
+    assert "is for" in str(refused.value)
+    assert list(scratch.iterdir()) == []
+    assert run_import(path, restart=True) == 0
+    assert list(scratch.iterdir()) == []

@@ -59,6 +59,12 @@ class Command(BaseCommand):
             raise CommandError(f"--error-log {options['error_log']}: {error}") from error
         try:
             source = source_from_options(options)
+        except SourceError as error:
+            raise CommandError(str(error)) from error
+        # Closed when the run ends, whatever the outcome: an archive's unpacked folder is as big
+        # as the database and must not wait for the interpreter's exit (or outlive an exception
+        # whose traceback still holds this frame).
+        try:
             importer = Importer(
                 source,
                 batch_size=options["batch_size"],
@@ -69,6 +75,8 @@ class Command(BaseCommand):
             report = importer.run()
         except SourceError as error:
             raise CommandError(str(error)) from error
+        finally:
+            source.close()
         log_lines = write_error_log(Path(options["error_log"]))
         self._print(report, source.label, options["error_log"], log_lines)
         if report.failed:

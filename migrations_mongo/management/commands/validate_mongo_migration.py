@@ -51,11 +51,16 @@ class Command(BaseCommand):
         quiet = options["verbosity"] == 0
         try:
             source = source_from_options(options)
+        except SourceError as error:
+            raise CommandError(str(error)) from error
+        try:  # an archive's unpacked folder goes when the run ends, not at the interpreter's exit
             report = validate(
                 source, sample=options["sample"], seed=seed, progress=None if quiet else sys.stderr
             )
         except SourceError as error:
             raise CommandError(str(error)) from error
+        finally:
+            source.close()
         report.write_text(self.stdout)
         if options["json"]:
             path = Path(options["json"])
