@@ -87,7 +87,7 @@ class ArchiveSource(DumpSource):
             raise _write_error(Path(tempfile.gettempdir()), error) from error
         folder = Path(self._tmp.name)
         try:
-            self.database = demultiplex(archive, folder, database)
+            self.database, self._counts = demultiplex(archive, folder, database)
             super().__init__(folder)
         except BaseException:
             self._tmp.cleanup()
@@ -100,6 +100,10 @@ class ArchiveSource(DumpSource):
         """The archive's path, size and mtime, as for a dump's files: the folder is new in
         every run, the archive is what must not have changed under the checkpoints."""
         return f"{self.archive} ({self._stamp}) {self.database}.{collection}"
+
+    def count(self, collection: str) -> int:
+        """Counted while unpacking: no second pass over the file (the progress bar's total)."""
+        return self._counts.get(collection, 0)
 
     def close(self) -> None:
         """Delete the unpacked folder (again: a no-op)."""
@@ -116,6 +120,7 @@ class _Namespace:
     crc: Crc64 = field(default_factory=Crc64)
     first: int = -1  # offset of its first document, and the end of its last (for errors)
     end: int = -1
+    documents: int = 0
 
     @property
     def name(self) -> str:
@@ -174,9 +179,10 @@ class _Stream:
             raise self.error(start, expected, f"bytes that are not BSON ({error})") from error
 
 
-def demultiplex(path: Path, folder: Path, database: str = "") -> str:
+def demultiplex(path: Path, folder: Path, database: str = "") -> tuple[str, dict[str, int]]:
     """Copy one database of the archive at `path` into `folder`, mongodump `--out` style; return
-    the database's name. SourceError, naming the byte offset, on anything unexpected."""
+    the database's name and the documents of each collection copied (by file name, as
+    DumpSource names them). SourceError, naming the byte offset, on anything unexpected."""
     try:
         raw, gzipped = open_maybe_gzip(path)
     except OSError as error:
@@ -213,7 +219,12 @@ def demultiplex(path: Path, folder: Path, database: str = "") -> str:
                         ns.out.close()
     if not any(folder.glob("*.bson")):
         raise SourceError(f"{path}: database {name} has no collections in the archive")
-    return name
+    counts = {
+        _file_stem(ns.collection): ns.documents
+        for ns in namespaces.values()
+        if _copied(ns, name) and ns.state == "closed"
+    }
+    return name, counts
 
 
 def _choose_database(path: Path, prelude: list[dict[str, Any]], wanted: str) -> str:
@@ -280,6 +291,7 @@ def _copied(ns: _Namespace, database: str) -> bool:
 
 def _copy(stream: _Stream, ns: _Namespace, data: bytes, start: int) -> None:
     ns.crc.update(data)
+    ns.documents += 1
     if ns.first < 0:
         ns.first = start
     ns.end = start + len(data)

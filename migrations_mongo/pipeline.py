@@ -116,8 +116,8 @@ class Importer:
         if state.done and not self.source.resumes_by_id:
             return  # a dump does not change: its finished collections are finished
         context = spec.prepare(self.source) if spec.prepare else {}
-        # The count only sizes the progress bar, and costs a second read of a dump's file: no
-        # bar (--quiet), no count.
+        # The count only sizes the progress bar, and costs a second read of a folder's file (an
+        # archive counted while unpacking): no bar (--quiet), no count.
         total = self.source.count(spec.collection) if self.progress is not None else 0
         position = state.position
         with (

@@ -23,6 +23,7 @@ from migrations_mongo.archive import ArchiveSource
 from migrations_mongo.fakedump import generate_dump
 from migrations_mongo.models import CollectionState
 from migrations_mongo.pipeline import Importer, SourceChanged
+from migrations_mongo.sources import DumpSource
 from tests.mongo.mongo_helpers import (
     Crash,
     crash_at,
@@ -130,6 +131,17 @@ def test_the_folder_of_an_archive_holds_the_files_mongodump_out_writes(tmp_path)
     with pytest.warns(ResourceWarning, match="Implicitly cleaning up"):
         del again  # collected without close(): its folder goes too, and Python says so
     assert not again_folder.exists()
+
+
+def test_an_archive_counts_its_collections_while_unpacking(nextcrm, tmp_path) -> None:
+    source = ArchiveSource(folder_to_archive(nextcrm, tmp_path / "a.archive", run=7, gz=True))
+    counts = {name: source.count(name) for name in source.collections()}
+    assert counts == {name: DumpSource(nextcrm).count(name) for name in counts}
+    assert counts["crm_Contacts"] == 120 and source.count("no such collection") == 0
+    for path in source.folder.glob("*.bson"):
+        path.unlink()  # the progress bar's total needs no second pass over the files
+    assert {name: source.count(name) for name in counts} == counts
+    source.close()
 
 
 def test_a_collection_name_cannot_write_outside_the_folder(tmp_path) -> None:
