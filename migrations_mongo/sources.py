@@ -1,5 +1,6 @@
 """Where documents come from: a mongodump folder or a live server, behind one interface (a
-`mongodump --archive` file is demultiplexed into a folder first: archive.py).
+`mongodump --archive` file is demultiplexed into a folder first: archive.py; options.py picks
+the source the command line names).
 
 Both stream: a dump is read document by document from its `.bson` (or `.bson.gz`) file, a
 server through a cursor sorted on `_id`, so memory stays flat whatever the collection's size.
@@ -14,7 +15,7 @@ import os
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import bson
 from bson.codec_options import CodecOptions, DatetimeConversion
@@ -24,9 +25,6 @@ from pymongo.uri_parser import parse_uri
 
 # DATETIME_AUTO: a date outside Python's range (JavaScript dates reach year 275760) decodes as
 # DatetimeMS instead of stopping the run; the conversion then keeps it in the leftovers.
-if TYPE_CHECKING:
-    from django.core.management.base import CommandParser
-
 CODEC = CodecOptions(tz_aware=True, datetime_conversion=DatetimeConversion.DATETIME_AUTO)
 _LENGTH = struct.Struct("<i")
 # MongoDB stores no document over 16 MiB, mongodump copies them as the server sends them, and
@@ -72,23 +70,45 @@ class DumpSource:
 
     resumes_by_id = False
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], database: str = "") -> None:
         folder = Path(path).resolve()
         if not folder.is_dir():
             raise SourceError(
                 f"{folder}: no such folder or file (give the mongodump output folder, or the"
                 " file mongodump --archive wrote; standard input is not read)"
             )
-        if not self._files_in(folder):
-            # `mongodump --out dump` writes dump/<database>/...: accept dump/ when it holds
-            # exactly one database.
-            databases = [sub for sub in folder.iterdir() if sub.is_dir() and self._files_in(sub)]
-            if len(databases) != 1:
-                raise SourceError(f"{folder}: no .bson files (nor one database folder of them)")
-            folder = databases[0]
-        self.folder = folder
-        self.label = f"dump {folder}"
-        self._files = self._files_in(folder)
+        self.folder = self._database_folder(folder, database)
+        self.label = f"dump {self.folder}"
+        self._files = self._files_in(self.folder)
+
+    def _database_folder(self, folder: Path, database: str) -> Path:
+        """The folder of .bson files to read. `mongodump --out dump` writes dump/<database>/...:
+        dump/ is taken when it holds one database, or the one --database names, as in an
+        archive. A database folder given with another --database is refused, not imported
+        under a name it does not have."""
+        if self._files_in(folder):
+            if database and database != folder.name:
+                raise SourceError(
+                    f"{folder}: holds the .bson files of one database, not of --database "
+                    f"{database} (--database picks one of the database folders in a mongodump "
+                    "--out folder: give that folder, or leave --database out)"
+                )
+            return folder
+        databases = sorted(
+            (sub for sub in folder.iterdir() if sub.is_dir() and self._files_in(sub)),
+            key=lambda sub: sub.name,
+        )
+        names = ", ".join(sub.name for sub in databases) or "none"
+        if database:
+            if (folder / database) not in databases:
+                raise SourceError(f"{folder}: no database folder {database} (it holds: {names})")
+            return folder / database
+        if len(databases) != 1:
+            raise SourceError(
+                f"{folder}: no .bson files, and {len(databases)} database folders of them "
+                f"({names}): give one, or name it with --database"
+            )
+        return databases[0]
 
     @staticmethod
     def _files_in(folder: Path) -> dict[str, Path]:
@@ -238,29 +258,3 @@ class LiveSource:
 
     def close(self) -> None:
         self.client.close()
-
-
-def add_source_arguments(parser: CommandParser, *, dump_help: str) -> None:
-    """--dump or --mongo-uri (and --database): the source options both commands take."""
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--dump", help=dump_help)
-    source.add_argument("--mongo-uri", help="mongodb://user:pass@host/database (read only).")
-    parser.add_argument(
-        "--database",
-        default="",
-        help="Database name: with --mongo-uri if the URI names none; with --dump ARCHIVE if "
-        "the archive holds several databases.",
-    )
-
-
-def source_from_options(options: dict[str, Any]) -> Source:
-    """The source those options name; SourceError if it cannot be opened. --dump is a folder
-    (mongodump --out) or a file (mongodump --archive), told apart by what is at the path."""
-    if options["dump"]:
-        if Path(options["dump"]).is_file():
-            # Imported here: the archive reader builds on DumpSource, and on the mapping.
-            from .archive import ArchiveSource
-
-            return ArchiveSource(options["dump"], options["database"])
-        return DumpSource(options["dump"])
-    return LiveSource(options["mongo_uri"], options["database"])

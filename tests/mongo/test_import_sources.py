@@ -15,7 +15,7 @@ from bson import ObjectId
 from django.core.management import CommandError, call_command
 
 from crm.models import Company, Contact
-from migrations_mongo import crc64, sources
+from migrations_mongo import crc64, options, sources
 from migrations_mongo.mapping import BY_COLLECTION, SPECS, Spec
 from migrations_mongo.models import ImportIssue
 from tests.mongo.mongo_helpers import (
@@ -43,6 +43,27 @@ def test_gzipped_files_in_a_database_subfolder(tmp_path, run_import) -> None:
     (folder / "crm_Accounts.metadata.json.gz").write_bytes(b"")
     assert run_import(tmp_path / "dump") == 0
     assert Company.objects.count() == 5
+
+
+def test_database_picks_one_database_folder_of_a_mongodump_out_folder(tmp_path, run_import):
+    # mongodump --out dump of a whole server: dump/<database>/ each. As with an archive of
+    # several, --database names the one to import; a database folder under another name is
+    # refused rather than imported as if it were the one named.
+    for name, n in [("nextcrm", 3), ("staging", 4)]:
+        write_bson(tmp_path / "dump" / name, "crm_Accounts", companies(n))
+    with pytest.raises(CommandError, match=r"2 database folders of them \(nextcrm, staging\)"):
+        run_import(tmp_path / "dump")
+    with pytest.raises(CommandError, match=r"no database folder crm \(it holds: nextcrm, stag"):
+        run_import(tmp_path / "dump", database="crm")
+    with pytest.raises(CommandError, match=r"staging: holds the .bson files of one database, not"):
+        run_import(tmp_path / "dump" / "staging", database="nextcrm")
+    assert Company.objects.count() == 0
+    assert run_import(tmp_path / "dump", database="nextcrm") == 0
+    assert Company.objects.count() == 3
+    # The same folder named directly, with or without its name: the same source, nothing new.
+    assert run_import(tmp_path / "dump" / "nextcrm", database="nextcrm") == 0
+    assert run_import(tmp_path / "dump" / "nextcrm") == 0
+    assert Company.objects.count() == 3
 
 
 @pytest.mark.parametrize(
@@ -91,11 +112,11 @@ def test_the_size_limit_is_mongodbs_for_folders_and_archives_alike(tmp_path) -> 
         )
         for path in (folder, archive):
             if readable:
-                source = sources.source_from_options({"dump": str(path), "database": ""})
+                source = options.source_from_options({"dump": str(path), "database": ""})
                 assert [d["_id"] for d in source.documents("crm_Accounts")] == [doc["_id"]]
             else:
                 with pytest.raises(sources.SourceError, match=f"found {size}, not a BSON length"):
-                    source = sources.source_from_options({"dump": str(path), "database": ""})
+                    source = options.source_from_options({"dump": str(path), "database": ""})
                     list(source.documents("crm_Accounts"))  # a folder is read when imported
 
 

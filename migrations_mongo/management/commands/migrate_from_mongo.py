@@ -8,8 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from migrations_mongo.options import add_source_arguments, source_from_options
 from migrations_mongo.pipeline import Importer, Report, write_error_log
-from migrations_mongo.sources import SourceError, add_source_arguments, source_from_options
+from migrations_mongo.sources import SourceError
 
 # Exit codes: 0 everything imported (warnings are in the log); 1 the run stopped (bad source,
 # unreachable server: fix it and run again, it resumes); 2 it finished but documents failed.

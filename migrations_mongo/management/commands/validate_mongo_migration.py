@@ -11,7 +11,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from migrations_mongo.sources import SourceError, add_source_arguments, source_from_options
+from migrations_mongo.options import add_source_arguments, source_from_options
+from migrations_mongo.sources import SourceError
 from migrations_mongo.validate import validate
 
 
