@@ -27,7 +27,7 @@ class FormRenderer(BaseRenderer):
     def _django(self) -> DjangoTemplates:
         return DjangoTemplates()
 
-    def get_template(self, template_name: str):  # noqa: ANN201 - either backend's Template
+    def get_template(self, template_name: str):  # either backend's Template
         if template_name.startswith("django/forms/"):
             return self._jinja2.get_template(template_name)
         return self._django.get_template(template_name)

@@ -1,5 +1,6 @@
 """config.form_renderer: Django's own form templates through Jinja2 give the HTML Django's
-template engine gives (but for whitespace between tags), and the admin's widget templates (Django templates only) still render."""
+template engine gives (but for whitespace between tags), and the admin's widget templates
+(Django templates only) still render."""
 
 from __future__ import annotations
 
