@@ -37,8 +37,12 @@ collections' documents are decoded, for the `_id` that is all of them the folder
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import struct
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -65,12 +69,23 @@ _NEVER_COPIED = frozenset(SECRET_COLLECTIONS)
 # Namespaces whose data never comes as such: a view has none, a time series' is under
 # system.buckets.<name> (prelude.go). Neither is awaited to its end.
 _DATALESS = ("view", "timeseries")
+# A progress line per this much of the (uncompressed) stream: a few seconds' reading.
+_REPORT_EVERY = 64 * 1024 * 1024
+_MB = 1024 * 1024
+_ROOM = (
+    "set TMPDIR to a disk with room (a run that was killed may have left minicrm-archive-* "
+    "folders there: delete them)."
+)
+# Progress lines go to a callback with the verbosity each needs (1: the run's, 2: per collection).
+Progress = Callable[[str, int], None]
 
 
 class ArchiveSource(DumpSource):
     """A `mongodump --archive` file (gzipped or not), one database of it, read as a folder."""
 
-    def __init__(self, path: str | Path, database: str = "") -> None:
+    def __init__(
+        self, path: str | Path, database: str = "", progress: Progress | None = None
+    ) -> None:
         archive = Path(path).resolve()
         try:
             stat = archive.stat()
@@ -87,7 +102,7 @@ class ArchiveSource(DumpSource):
             raise _write_error(Path(tempfile.gettempdir()), error) from error
         folder = Path(self._tmp.name)
         try:
-            self.database, self._counts = demultiplex(archive, folder, database)
+            self.database, self._counts = demultiplex(archive, folder, database, progress)
             super().__init__(folder)
         except BaseException:
             self._tmp.cleanup()
@@ -133,6 +148,11 @@ class _Stream:
     def __init__(self, raw: BinaryIO, path: Path, gzipped: bool) -> None:
         self.raw = raw
         self.offset = 0
+        # The file's own position (a gzip's is not the offset), for the progress percentage.
+        self.file: BinaryIO = getattr(raw, "fileobj", None) or raw
+        self.size = path.stat().st_size
+        self.progress: Progress | None = None
+        self.next_report = _REPORT_EVERY
         self.where = f"{path}{' (gzip)' if gzipped else ''}"
         self.unit = "byte {} of the uncompressed stream" if gzipped else "byte {}"
 
@@ -172,6 +192,12 @@ class _Stream:
             raise self.error(start, expected, "a terminator")
         return start, (self.decode(data, start, expected) if data else None)
 
+    def report(self) -> None:
+        if self.progress is not None:
+            read = min(100, 100 * self.file.tell() // max(self.size, 1))
+            self.progress(f"  {read}% read, {self.offset // _MB:,} MB unpacked", 1)
+        self.next_report = self.offset + _REPORT_EVERY
+
     def decode(self, data: bytes, start: int, expected: str) -> dict[str, Any]:
         try:
             return bson.decode(data, CODEC)
@@ -179,10 +205,13 @@ class _Stream:
             raise self.error(start, expected, f"bytes that are not BSON ({error})") from error
 
 
-def demultiplex(path: Path, folder: Path, database: str = "") -> tuple[str, dict[str, int]]:
+def demultiplex(
+    path: Path, folder: Path, database: str = "", progress: Progress | None = None
+) -> tuple[str, dict[str, int]]:
     """Copy one database of the archive at `path` into `folder`, mongodump `--out` style; return
     the database's name and the documents of each collection copied (by file name, as
     DumpSource names them). SourceError, naming the byte offset, on anything unexpected."""
+    started = time.monotonic()
     try:
         raw, gzipped = open_maybe_gzip(path)
     except OSError as error:
@@ -202,13 +231,18 @@ def demultiplex(path: Path, folder: Path, database: str = "") -> tuple[str, dict
         while (data := stream.item("a collection's metadata or the prelude's end")) is not None:
             prelude.append(stream.decode(data, stream.offset - len(data), "collection metadata"))
         name = _choose_database(path, prelude, database)
+        _check_room(path, folder, gzipped, prelude, name)
+        if progress is not None:
+            progress(f"Unpacking {path} (database {name}) into {folder}", 1)
+            stream.progress = progress
         namespaces: dict[str, _Namespace] = {}
         for entry in prelude:
             ns = _Namespace(str(entry.get("db", "")), str(entry.get("collection", "")))
             ns.type = str(entry.get("type") or "")
             namespaces[ns.name] = ns
             if _copied(ns, name) and entry.get("metadata"):
-                _write(folder / f"{_file_stem(ns.collection)}.metadata.json", entry["metadata"])
+                with _open(folder / f"{_file_stem(ns.collection)}.metadata.json") as out:
+                    out.write(str(entry["metadata"]).encode())
         try:
             _body(stream, namespaces, name, folder)
         finally:
@@ -224,7 +258,36 @@ def demultiplex(path: Path, folder: Path, database: str = "") -> tuple[str, dict
         for ns in namespaces.values()
         if _copied(ns, name) and ns.state == "closed"
     }
+    if progress is not None:
+        done = f"{sum(counts.values()):,} documents of {len(counts)} collections"
+        progress(f"Unpacked {done} in {time.monotonic() - started:.1f} s", 1)
     return name, counts
+
+
+def _check_room(
+    path: Path, folder: Path, gzipped: bool, prelude: list[dict[str, Any]], name: str
+) -> None:
+    """Refuse before writing when TMPDIR is sure to be too small (not after a half-written
+    folder), if the stream's size tells: with one database besides MongoDB's own, the folder
+    takes about the stream's bytes. That is a plain archive's size, or a gzip trailer's modulo
+    4 GiB (a lower bound, which still proves a shortage). A disk full mid-way is still named."""
+    if any(entry.get("db") not in (*_SERVER_DATABASES, name) for entry in prelude):
+        return
+    try:
+        with path.open("rb") as raw:
+            if gzipped:
+                raw.seek(-4, os.SEEK_END)
+                needed = int.from_bytes(raw.read(4), "little")
+            else:
+                needed = raw.seek(0, os.SEEK_END)
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # too short to have a trailer, say: the reading will say what is wrong
+    if free < needed:
+        raise SourceError(
+            f"{folder}: {free / _MB:,.0f} MB free, and database {name} needs about "
+            f"{needed / _MB:,.0f} MB unpacked: {_ROOM}"
+        )
 
 
 def _choose_database(path: Path, prelude: list[dict[str, Any]], wanted: str) -> str:
@@ -263,6 +326,8 @@ def _body(stream: _Stream, namespaces: dict[str, _Namespace], name: str, folder:
                 ns.out = _open(folder / f"{_file_stem(collection)}.bson")
         if header.get("EOF"):
             _close(stream, ns, header.get("CRC"), start, copied)
+            if copied and stream.progress is not None:
+                stream.progress(f"  {ns.name}: {ns.documents:,} documents", 2)
             end = stream.offset
             if stream.item(f"the terminator after {ns.name}'s end") is not None:
                 raise stream.error(end, f"the terminator after {ns.name}'s end", "a document")
@@ -271,6 +336,8 @@ def _body(stream: _Stream, namespaces: dict[str, _Namespace], name: str, folder:
         while (data := stream.item(expected)) is not None:
             if copied:
                 _copy(stream, ns, data, stream.offset - len(data))
+            if stream.offset >= stream.next_report:
+                stream.report()
     # The stream ended where a block may start: anything begun and not ended, or announced in
     # the prelude and never seen, means the archive was cut at a block boundary.
     missing = [
@@ -345,16 +412,8 @@ def _open(path: Path) -> IO[bytes]:
         raise _write_error(path.parent, error) from error
 
 
-def _write(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise _write_error(path.parent, error) from error
-
-
 def _write_error(folder: Path, error: OSError) -> SourceError:
     return SourceError(
         f"{folder}: cannot write the archive's collections there ({error}). They need about "
-        "the database's uncompressed size: set TMPDIR to a disk with room (a run that was "
-        "killed may have left minicrm-archive-* folders there: delete them)."
+        f"the database's uncompressed size: {_ROOM}"
     )

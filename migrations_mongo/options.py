@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import CommandParser
+from django.core.management.base import CommandParser, OutputWrapper
 
 from .archive import ArchiveSource
 from .sources import DumpSource, LiveSource, Source
@@ -26,11 +26,23 @@ def add_source_arguments(parser: CommandParser, *, dump_help: str) -> None:
     )
 
 
-def source_from_options(options: dict[str, Any]) -> Source:
+def source_from_options(
+    options: dict[str, Any], stdout: OutputWrapper | None = None, *, quiet: bool = False
+) -> Source:
     """The source those options name; SourceError if it cannot be opened. --dump is a folder
-    (mongodump --out) or a file (mongodump --archive), told apart by what is at the path."""
+    (mongodump --out) or a file (mongodump --archive), told apart by what is at the path. An
+    archive's unpacking reports on `stdout` (per collection too at -v 2), unless quiet or -v 0."""
     if options["dump"]:
         if Path(options["dump"]).is_file():
-            return ArchiveSource(options["dump"], options["database"])
+            verbosity = 0 if quiet or stdout is None else options.get("verbosity", 1)
+
+            def progress(line: str, level: int) -> None:
+                if level <= verbosity and stdout is not None:
+                    stdout.write(line)
+                    stdout.flush()  # seconds apart: shown as they come, even into a pipe
+
+            return ArchiveSource(
+                options["dump"], options["database"], progress if verbosity else None
+            )
         return DumpSource(options["dump"], options["database"])
     return LiveSource(options["mongo_uri"], options["database"])

@@ -4,8 +4,11 @@ crash (docs/migrating-from-mongodb.md, "Archives"). Damaged archives: test_archi
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -18,12 +21,12 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from crm.models import Company, Contact
-from migrations_mongo import crc64
+from migrations_mongo import archive, crc64
 from migrations_mongo.archive import ArchiveSource
 from migrations_mongo.fakedump import generate_dump
 from migrations_mongo.models import CollectionState
 from migrations_mongo.pipeline import Importer, SourceChanged
-from migrations_mongo.sources import DumpSource
+from migrations_mongo.sources import DumpSource, SourceError
 from tests.mongo.mongo_helpers import (
     Crash,
     crash_at,
@@ -282,4 +285,53 @@ def test_the_commands_delete_the_unpacked_folder_when_they_end(tmp_path, scratch
     assert "is for" in str(refused.value)
     assert list(scratch.iterdir()) == []
     assert run_import(path, restart=True) == 0
+    assert list(scratch.iterdir()) == []
+
+
+def test_unpacking_reports_on_the_commands_stdout_by_verbosity(tmp_path, monkeypatch, settings):
+    monkeypatch.setattr(archive, "_REPORT_EVERY", 1000)  # a line per KB instead of per 64 MB
+    path = write_archive(
+        tmp_path / "nextcrm.archive",
+        {("nextcrm", "crm_Accounts"): encoded(companies(40)), ("nextcrm", "Users"): []},
+    )
+    log = str(tmp_path / "log.jsonl")
+
+    def run(command: str, **options) -> str:
+        out = io.StringIO()
+        call_command(command, dump=str(path), stdout=out, stderr=io.StringIO(), **options)
+        return out.getvalue()
+
+    lines = run("migrate_from_mongo", error_log=log).splitlines()
+    into = Path(tempfile.gettempdir()) / "minicrm-archive-"
+    assert lines[0].startswith(f"Unpacking {path} (database nextcrm) into {into}")
+    percents = [line for line in lines if line.endswith(" MB unpacked")]
+    assert len(percents) >= 2
+    assert all(re.fullmatch(r"  \d+% read, 0 MB unpacked", line) for line in percents)
+    assert "Unpacked 40 documents of 2 collections in " in lines[len(percents) + 1]
+    assert not any("crm_Accounts: 40 documents" in line for line in lines)  # -v 2 only
+    verbose = run("migrate_from_mongo", error_log=log, verbosity=2)
+    assert "  nextcrm.crm_Accounts: 40 documents\n" in verbose
+    assert "Unpack" not in run("migrate_from_mongo", error_log=log, quiet=True)
+    assert "Unpack" not in run("migrate_from_mongo", error_log=log, verbosity=0)
+    assert "Unpacked 40 documents" in run("validate_mongo_migration", sample=0)
+    assert "Unpack" not in run("validate_mongo_migration", sample=0, verbosity=0)
+
+
+def test_an_archive_bigger_than_the_free_space_is_refused_before_unpacking(tmp_path, scratch):
+    accounts = {("nextcrm", "crm_Accounts"): encoded(companies(3))}
+    path = write_archive(tmp_path / "big.archive", accounts)
+    # Sparse: as big as the free space and a GiB more, without taking any of it.
+    os.truncate(path, shutil.disk_usage(scratch).free + 2**30)
+    with pytest.raises(SourceError, match=r"MB free, and database nextcrm needs about .* TMPDIR"):
+        ArchiveSource(path)
+    assert list(scratch.iterdir()) == []
+    # With another database in it, the archive's size says nothing about one database's: the
+    # reading goes on (and here finds the zeros after the real archive).
+    path = write_archive(
+        tmp_path / "two.archive",
+        {**accounts, ("other", "x"): encoded(companies(1))},
+    )
+    os.truncate(path, shutil.disk_usage(scratch).free + 2**30)
+    with pytest.raises(SourceError, match=r"found 0, not a BSON length"):
+        ArchiveSource(path, "nextcrm")
     assert list(scratch.iterdir()) == []

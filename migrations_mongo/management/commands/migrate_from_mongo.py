@@ -48,7 +48,9 @@ class Command(BaseCommand):
             default="migrate_from_mongo-errors.jsonl",
             help="Where the log goes, as JSON lines (default: %(default)s).",
         )
-        parser.add_argument("--quiet", action="store_true", help="No progress bars (for cron).")
+        parser.add_argument(
+            "--quiet", action="store_true", help="No progress bars or unpacking lines (for cron)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["batch_size"] < 1:
@@ -59,7 +61,7 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"--error-log {options['error_log']}: {error}") from error
         try:
-            source = source_from_options(options)
+            source = source_from_options(options, self.stdout, quiet=options["quiet"])
         except SourceError as error:
             raise CommandError(str(error)) from error
         # Closed when the run ends, whatever the outcome: an archive's unpacked folder is as big

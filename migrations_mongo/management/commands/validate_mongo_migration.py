@@ -51,7 +51,7 @@ class Command(BaseCommand):
         )
         quiet = options["verbosity"] == 0
         try:
-            source = source_from_options(options)
+            source = source_from_options(options, self.stdout)
         except SourceError as error:
             raise CommandError(str(error)) from error
         try:  # an archive's unpacked folder goes when the run ends, not at the interpreter's exit
