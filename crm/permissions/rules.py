@@ -8,10 +8,12 @@ words, and the matrix, are in docs/permissions.md.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any, Literal, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from django.db.models import Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.lookups import IsNull
 
@@ -98,15 +100,53 @@ class _Viewer:
         """Ids of `model` rows linked to this user through `m2m_field` (watchers, shared_with):
         a small indexed lookup, so the main query can use `id IN (...)` on the primary key.
         Cached on the user instance like the team, so the many `visible_to` calls of one page
-        (panels, counts, choices) look each link table up once per request."""
+        (panels, counts, choices) look each link table up once per request; every link the
+        rules read (_LINKS) in one round trip, the first time any is needed (a task or
+        document list needs six)."""
         key = (model, m2m_field)
         if key not in self._related_ids:
-            through = model._meta.get_field(m2m_field).remote_field.through
-            row_fk = f"{model._meta.model_name}_id"
-            self._related_ids[key] = list(
-                through.objects.filter(user_id=self.id).values_list(row_fk, flat=True)
-            )
+            if key in _LINKS:
+                self._related_ids.update(_links_of(self.id))
+            else:
+                through = model._meta.get_field(m2m_field).remote_field.through
+                row_fk = f"{model._meta.model_name}_id"
+                self._related_ids[key] = list(
+                    through.objects.filter(user_id=self.id).values_list(row_fk, flat=True)
+                )
         return self._related_ids[key]
+
+
+# Every link table a rule reads through _Viewer.ids_via: (model, many-to-many field to users).
+_LINKS: tuple[tuple[type[Model], str], ...] = (
+    *((model, "watchers") for model in (crm.Company, crm.Contact, crm.Lead, crm.Deal)),
+    (crm.Board, "shared_with"),
+    (crm.Board, "watchers"),
+)
+
+
+@functools.cache
+def _links_sql() -> str:
+    """One UNION ALL over the _LINKS tables, each by its indexed user column: (position in
+    _LINKS, linked row's id). Written from the models' own table and column names, once: the
+    ORM's six-way union cost more Python to compile than the five round trips it saved."""
+    quote = connection.ops.quote_name
+    parts = []
+    for tag, (model, field) in enumerate(_LINKS):
+        through = model._meta.get_field(field).remote_field.through
+        row_fk = through._meta.get_field(model._meta.model_name).column
+        user_fk = through._meta.get_field("user").column
+        table = quote(through._meta.db_table)
+        parts.append(f"SELECT {tag}, {quote(row_fk)} FROM {table} WHERE {quote(user_fk)} = %s")  # noqa: S608
+    return " UNION ALL ".join(parts)
+
+
+def _links_of(user_id: Any) -> dict[tuple[type[Model], str], list[Any]]:
+    found: dict[tuple[type[Model], str], list[Any]] = {key: [] for key in _LINKS}
+    with connection.cursor() as cursor:
+        cursor.execute(_links_sql(), [user_id] * len(_LINKS))
+        for tag, pk in cursor.fetchall():
+            found[_LINKS[tag]].append(pk)
+    return found
 
 
 def _viewer(user: Any) -> _Viewer | None:

@@ -237,6 +237,31 @@ def test_visibility_costs_two_small_queries_once_then_only_the_list(
         assert permissions.can_edit(sales_rep, mine)
 
 
+def test_every_link_the_rules_read_comes_from_one_query(
+    sales_rep, outsider, django_assert_num_queries
+) -> None:
+    from crm.permissions.rules import _LINKS, _viewer
+
+    factories = {
+        crm.Company: f.CompanyFactory,
+        crm.Contact: f.ContactFactory,
+        crm.Lead: f.LeadFactory,
+        crm.Deal: f.DealFactory,
+        crm.Board: f.BoardFactory,
+    }
+    expected = {}
+    for model, field in _LINKS:
+        mine = [factories[model](owner=outsider) for _ in range(2)]
+        for row in mine:
+            getattr(row, field).add(sales_rep)
+        getattr(factories[model](owner=outsider), field).add(outsider)  # someone else's link
+        expected[(model, field)] = {row.pk for row in mine}
+    viewer = _viewer(sales_rep)
+    with django_assert_num_queries(1):
+        found = {key: set(viewer.ids_via(*key)) for key in _LINKS}
+    assert found == expected
+
+
 def test_forget_drops_cached_team_membership(sales_rep, teammate) -> None:
     shared = f.CompanyFactory(owner=teammate, shared_with_team=True)
     assert permissions.can_view(sales_rep, shared)

@@ -148,9 +148,8 @@ def test_dashboard_query_budget_is_the_same_for_3_and_30_rows(
         _deal(sales_rep, stages["Proposal"], n, company=company, expected_close_date=today)
         TaskFactory(owner=sales_rep)
     client = login(sales_rep)
-    # session + user; default pipeline, stages, team, my deals grouped (+ watched ids); tasks
-    # (+ the watched ids of its 4 parent types and 2 board lookups); closing (+ watched);
-    # activity: 4 record lists (+ watched each) and the audit query. Half of it is the
-    # visibility layer's small id lookups, made afresh by each visible_to() call.
+    # session + user; default pipeline, stages, team, my deals grouped (+ the watched ids of
+    # every kind, one query once); tasks; closing; activity: 4 record lists and the audit
+    # query.
     with django_assert_max_num_queries(25):
         assert client.get(reverse("crm:home")).status_code == 200
