@@ -40,6 +40,7 @@ bench: install
 	@echo "  $(BIN)/python scripts/bench_load.py --contacts 20000    # 50 users for 60 s (first: $(BIN)/pip install -e '.[bench]')"
 	@echo "  $(BIN)/python scripts/bench_search.py                   # global search"
 	@echo "  $(BIN)/python scripts/bench_list_search.py --contacts 20000  # list search, type-ahead"
+	@echo "  $(BIN)/python scripts/bench_calls.py --database-url URL  # Python calls per page (a seed_scale database)"
 	@echo "  $(BIN)/python scripts/bench_audit.py                    # audit trigger cost"
 
 # Stops the embedded PostgreSQL and deletes its data (demo data comes back on the next `make run`).
