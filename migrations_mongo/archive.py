@@ -37,8 +37,6 @@ collections' documents are decoded, for the `_id` that is all of them the folder
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import struct
 import tempfile
 import time
@@ -52,6 +50,7 @@ import bson
 from bson.codec_options import CodecOptions, DatetimeConversion
 from bson.errors import BSONError
 
+from .archive_prelude import MB, ROOM, check_room, choose_database
 from .crc64 import MASK, Crc64
 from .mapping import SECRET_COLLECTIONS
 from .sources import CODEC, BadDocument, DumpSource, SourceError, open_maybe_gzip, read_document
@@ -60,9 +59,6 @@ MAGIC = struct.pack("<I", 0x8199E26D)
 TERMINATOR = b"\xff\xff\xff\xff"
 # A credential document is decoded for its _id only: a date out of Python's range must not stop it.
 _CHECK = CodecOptions(datetime_conversion=DatetimeConversion.DATETIME_MS)
-# MongoDB's own databases, left out when choosing "the" database of a whole-server archive ("":
-# the oplog of `mongodump --oplog`).
-_SERVER_DATABASES = ("", "admin", "config", "local")
 # Collections the import never reads a value of (plaintext credentials, quirk Q12): only their
 # _ids reach the folder, so that they are counted and nothing of them lands on disk.
 _NEVER_COPIED = frozenset(SECRET_COLLECTIONS)
@@ -71,11 +67,6 @@ _NEVER_COPIED = frozenset(SECRET_COLLECTIONS)
 _DATALESS = ("view", "timeseries")
 # A progress line per this much of the (uncompressed) stream: a few seconds' reading.
 _REPORT_EVERY = 64 * 1024 * 1024
-_MB = 1024 * 1024
-_ROOM = (
-    "set TMPDIR to a disk with room (a run that was killed may have left minicrm-archive-* "
-    "folders there: delete them)."
-)
 # Progress lines go to a callback with the verbosity each needs (1: the run's, 2: per collection).
 Progress = Callable[[str, int], None]
 
@@ -195,7 +186,7 @@ class _Stream:
     def report(self) -> None:
         if self.progress is not None:
             read = min(100, 100 * self.file.tell() // max(self.size, 1))
-            self.progress(f"  {read}% read, {self.offset // _MB:,} MB unpacked", 1)
+            self.progress(f"  {read}% read, {self.offset // MB:,} MB unpacked", 1)
         self.next_report = self.offset + _REPORT_EVERY
 
     def decode(self, data: bytes, start: int, expected: str) -> dict[str, Any]:
@@ -230,8 +221,8 @@ def demultiplex(
         prelude: list[dict[str, Any]] = []
         while (data := stream.item("a collection's metadata or the prelude's end")) is not None:
             prelude.append(stream.decode(data, stream.offset - len(data), "collection metadata"))
-        name = _choose_database(path, prelude, database)
-        _check_room(path, folder, gzipped, prelude, name)
+        name = choose_database(path, prelude, database)
+        check_room(path, folder, gzipped, prelude, name)
         if progress is not None:
             progress(f"Unpacking {path} (database {name}) into {folder}", 1)
             stream.progress = progress
@@ -262,49 +253,6 @@ def demultiplex(
         done = f"{sum(counts.values()):,} documents of {len(counts)} collections"
         progress(f"Unpacked {done} in {time.monotonic() - started:.1f} s", 1)
     return name, counts
-
-
-def _check_room(
-    path: Path, folder: Path, gzipped: bool, prelude: list[dict[str, Any]], name: str
-) -> None:
-    """Refuse before writing when TMPDIR is sure to be too small (not after a half-written
-    folder), if the stream's size tells: with one database besides MongoDB's own, the folder
-    takes about the stream's bytes. That is a plain archive's size, or a gzip trailer's modulo
-    4 GiB (a lower bound, which still proves a shortage). A disk full mid-way is still named."""
-    if any(entry.get("db") not in (*_SERVER_DATABASES, name) for entry in prelude):
-        return
-    try:
-        with path.open("rb") as raw:
-            if gzipped:
-                raw.seek(-4, os.SEEK_END)
-                needed = int.from_bytes(raw.read(4), "little")
-            else:
-                needed = raw.seek(0, os.SEEK_END)
-        free = shutil.disk_usage(folder).free
-    except OSError:
-        return  # too short to have a trailer, say: the reading will say what is wrong
-    if free < needed:
-        raise SourceError(
-            f"{folder}: {free / _MB:,.0f} MB free, and database {name} needs about "
-            f"{needed / _MB:,.0f} MB unpacked: {_ROOM}"
-        )
-
-
-def _choose_database(path: Path, prelude: list[dict[str, Any]], wanted: str) -> str:
-    databases = list(dict.fromkeys(str(entry.get("db", "")) for entry in prelude))
-    if wanted:
-        if wanted not in databases:
-            listed = ", ".join(databases) or "none"
-            raise SourceError(f"{path}: no database {wanted} in the archive (it holds: {listed})")
-        return wanted
-    candidates = [db for db in databases if db not in _SERVER_DATABASES]
-    if len(candidates) != 1:
-        listed = ", ".join(candidates) or "only MongoDB's own"
-        raise SourceError(
-            f"{path}: the archive holds {len(candidates)} databases ({listed}): "
-            "name the NextCRM one with --database"
-        )
-    return candidates[0]
 
 
 def _body(stream: _Stream, namespaces: dict[str, _Namespace], name: str, folder: Path) -> None:
@@ -415,5 +363,5 @@ def _open(path: Path) -> IO[bytes]:
 def _write_error(folder: Path, error: OSError) -> SourceError:
     return SourceError(
         f"{folder}: cannot write the archive's collections there ({error}). They need about "
-        f"the database's uncompressed size: {_ROOM}"
+        f"the database's uncompressed size: {ROOM}"
     )
