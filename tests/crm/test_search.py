@@ -109,6 +109,22 @@ def test_outsiders_records_never_appear(
     assert _titles(global_search(user=outsider, query="john smith"), "contacts") == ["John Smithy"]
 
 
+@pytest.mark.parametrize("tier_query", ["zebulon", "zebulom"], ids=["full_text", "typo"])
+def test_hits_name_only_the_companies_the_user_may_see(
+    tier_query: str, sales_rep: User, outsider: User
+) -> None:
+    hidden = CompanyFactory(name="Hushhush Holdings", owner=outsider)
+    shown = CompanyFactory(name="Openly Trading", owner=sales_rep)
+    for label, company in (("Alpha", hidden), ("Beta", shown)):
+        ContactFactory(first_name="Zebulon", last_name=label, company=company, owner=sales_rep)
+        DealFactory(name=f"Zebulon {label}", company=company, owner=sales_rep)
+    results = global_search(user=sales_rep, query=tier_query)
+    for key in ("contacts", "deals"):
+        hits = {hit.title: hit.subtitle for g in results.groups if g.key == key for hit in g.hits}
+        assert "Openly Trading" in hits["Zebulon Beta"]
+        assert "Hushhush" not in hits["Zebulon Alpha"].title()
+
+
 def test_a_query_matching_half_the_table_still_returns_the_top_few(sales_rep: User) -> None:
     for n in range(30):
         ContactFactory(last_name=f"Person{n}", email=f"p{n}@example.com", owner=sales_rep)
@@ -134,8 +150,8 @@ def test_search_makes_one_query_per_type_whatever_the_matches(
         company = CompanyFactory(name=f"Smith {n}", owner=sales_rep)
         ContactFactory(last_name=f"Smith{n}", company=company, owner=sales_rep)
         DealFactory(name=f"Smith deal {n}", company=company, owner=sales_rep)
-    # The threshold, four searches, the team once, each type's watched ids, and the
-    # savepoint pair of the atomic block (inside the test's transaction).
+    # Four searches, the team and the watched ids once, the names of the hits' companies, and
+    # the savepoint pair of the atomic block (inside the test's transaction).
     with django_assert_max_num_queries(12):
         global_search(user=sales_rep, query="smith", limit_per_type=50)
 
