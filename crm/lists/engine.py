@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db import connections
 from django.db.models import BooleanField, Case, F, Model, QuerySet, Value, When
 
 from crm import permissions
@@ -23,7 +24,7 @@ from crm.forms.lists import DEFAULT_PER_PAGE, ListFilterForm
 from crm.lists import keyset
 from crm.lists.filters import FilterContext, SearchFilter
 from crm.lists.spec import ListSpec
-from crm.pagination import EstimatedCountPaginator
+from crm.pagination import EstimatedCountPaginator, is_unfiltered, planned_rows
 
 # Lists joining this many relations for their columns read under a fixed join order (paginate).
 FIXED_JOIN_ORDER_FROM = 5
@@ -132,22 +133,30 @@ def paginate(
     # it) searching join orders. join_collapse_limit = 1 keeps the order written.
     fixed_joins = len(spec.select_related) >= FIXED_JOIN_ORDER_FROM
 
-    def read(reverse: bool, cursor: keyset.Cursor | None) -> list[Model]:
+    def read(reverse: bool, cursor: keyset.Cursor | None) -> tuple[list[Model], int | None]:
+        """The rows, and on a first page with more rows than it shows, the planner's estimate
+        of them all, from the SQL the rows were read with (EXPLAINed under the same planner
+        settings, rather than compiling the filtered queryset again for it)."""
         head = keyset.after(order, cursor, reverse=reverse) if cursor is not None else None
         ordered = rows_qs.filter(head) if head is not None else rows_qs
         ordered = ordered.order_by(*order.order_by(reverse=reverse))
         with planner_settings(join_collapse_limit="1") if fixed_joins else nullcontext():
             if guarded:
-                return first_rows(ordered, per_page + 1, head=head)
-            return list(ordered[: per_page + 1])
+                return first_rows(ordered, per_page + 1, head=head), None
+            seen: list[tuple[str, Any]] = []
+            with connections[qs.db].execute_wrapper(_keep_sql(seen)):
+                rows = list(ordered[: per_page + 1])
+            # Not for an unfiltered list (an admin's): pg_class gives its size cheaper.
+            wanted = cursor is None and len(rows) > per_page and seen and not is_unfiltered(qs)
+            return rows, planned_rows(*seen[0], using=qs.db) if wanted else None
 
     if cursor_before is not None:
         # A previous page: read backwards from the cursor, then put the rows back in order.
-        rows = read(True, cursor_before)
+        rows, planned = read(True, cursor_before)
         has_prev, has_next = len(rows) > per_page, True
         rows = rows[:per_page][::-1]
     else:
-        rows = read(False, cursor_after)
+        rows, planned = read(False, cursor_after)
         has_next, has_prev = len(rows) > per_page, cursor_after is not None
         rows = rows[:per_page]
 
@@ -156,7 +165,7 @@ def paginate(
         # estimate here once said "about 1,155" above the 11 rows of a correlated search).
         count, estimated = len(rows), False
     else:
-        counter = EstimatedCountPaginator(qs, per_page)
+        counter = EstimatedCountPaginator(qs, per_page, planned=planned)
         count, estimated = counter.count, counter.count_is_estimated
 
     return ListPage(
@@ -168,6 +177,16 @@ def paginate(
         next_cursor=keyset.encode(order, rows[-1]) if rows and has_next else None,
         prev_cursor=keyset.encode(order, rows[0]) if rows and has_prev else None,
     )
+
+
+def _keep_sql(seen: list[tuple[str, Any]]) -> Any:
+    """A connection.execute_wrapper noting each statement's SQL and parameters in `seen`."""
+
+    def keep(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append((sql, params))
+        return execute(sql, params, many, context)
+
+    return keep
 
 
 def run(
