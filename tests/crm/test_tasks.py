@@ -58,6 +58,32 @@ def test_my_tasks_merges_assigned_and_unassigned_in_due_order_up_to_the_limit(
     assert order == [assigned[0], unassigned[0], assigned[1], unassigned[1]]
 
 
+@pytest.mark.parametrize(
+    ("show_done", "indexes"),
+    [
+        (False, ("task_assignee_open_due_idx", "task_owner_unassigned_due_idx")),
+        (True, ("task_assignee_done_idx", "task_owner_unassigned_done_idx")),
+    ],
+)
+def test_my_tasks_are_read_from_their_partial_indexes(
+    show_done, indexes, sales_rep, teammate, settle_statistics
+) -> None:
+    # Each arm walks its own partial index in the page's order (crm 0016): at 300k tasks the
+    # single OR read all 12,456 of a rep's open tasks to show 200 (31-37 ms against 0.6).
+    f.TaskFactory(owner=teammate, assignee=sales_rep)
+    f.TaskFactory(owner=sales_rep, assignee=None, status="done", completed_at=timezone.now())
+    settle_statistics(Task)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # tiny tables: as at scale
+    with CaptureQueriesContext(connection) as queries:
+        my_tasks(sales_rep, show_done=show_done)
+    sql = next(q["sql"] for q in reversed(queries.captured_queries) if "UNION ALL" in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert all(index in plan for index in indexes), plan
+
+
 def test_show_done_lists_the_latest_done_of_both_kinds(sales_rep, teammate) -> None:
     def done(days_ago: int, **who) -> object:
         return f.TaskFactory(status="done", completed_at=_due(-days_ago), **who)
