@@ -89,6 +89,11 @@ class Section(models.Model):
         return f"{self.board.title}: {self.title}" if self.board_id else self.title
 
 
+# Task statuses still to do: the dashboard's and "my tasks"' open lists, and the partial indexes
+# serving them (Task.Status values; a module name, so Task.Meta can read it).
+OPEN_TASK_STATUSES = ("open", "in_progress")
+
+
 class Task(HasDetailPage, CustomizableRecord):
     """A to-do: on a CRM record (company, contact, lead or deal), on a project board, or loose."""
 
@@ -163,14 +168,14 @@ class Task(HasDetailPage, CustomizableRecord):
             # had to be merged and sorted: 12,000 rows for a rep at 300k tasks).
             models.Index(
                 fields=["assignee", "due_at"],
-                condition=models.Q(status__in=["open", "in_progress"]),
+                condition=models.Q(status__in=OPEN_TASK_STATUSES),
                 name="task_assignee_open_due_idx",
             ),
             # "My tasks" also lists the open tasks I own that nobody is assigned, by due date
             # (crm.selectors.tasks._mine merges this arm with the one above).
             models.Index(
                 fields=["owner", "due_at"],
-                condition=models.Q(assignee__isnull=True, status__in=["open", "in_progress"]),
+                condition=models.Q(assignee__isnull=True, status__in=OPEN_TASK_STATUSES),
                 name="task_owner_unassigned_due_idx",
             ),
             # ...and with "show done", the latest done ones, both arms by completion time (an

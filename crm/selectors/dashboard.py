@@ -27,6 +27,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from crm import permissions
 from crm.models import Company, Contact, Deal, Lead, Pipeline, Stage, Task
+from crm.models.work import OPEN_TASK_STATUSES
 from crm.selectors.stage_totals import open_deal_totals
 
 OPEN_TASKS_LIMIT = 10
@@ -52,7 +53,7 @@ def my_open_tasks(*, user: Any, limit: int = OPEN_TASKS_LIMIT) -> list[Task]:
     now = timezone.now()
     tasks = list(
         permissions.tasks_assigned_to(user)
-        .filter(status__in=[Task.Status.OPEN, Task.Status.IN_PROGRESS])
+        .filter(status__in=OPEN_TASK_STATUSES)
         .order_by(F("due_at").asc(nulls_last=True), "pk")
         .only("id", "title", "status", "priority", "due_at")[:limit]
     )

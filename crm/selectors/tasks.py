@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from crm import permissions
 from crm.models import Board, Company, Contact, Deal, Lead, Section, Task
-from crm.models.work import PARENT_FIELDS
+from crm.models.work import OPEN_TASK_STATUSES, PARENT_FIELDS
 
 MY_TASKS_LIMIT = 200
 DONE_LIMIT = 50
@@ -39,7 +39,6 @@ _ROW_COLUMNS = (
     *(f"{name}_id" for name in PARENT_FIELDS),
     "section_id",
 )
-_OPEN = (Task.Status.OPEN, Task.Status.IN_PROGRESS)
 
 
 def _mine(user: User, statuses: tuple[str, ...], order: tuple[Any, ...], limit: int) -> list[Task]:
@@ -121,7 +120,9 @@ def my_tasks(user: User, *, show_done: bool = False) -> list[TaskGroup]:
     """`user`'s open tasks in groups Overdue / Today / This week / Later / No date, overdue
     first and then by due date; with `show_done`, also the latest done ones. Empty groups are
     dropped. At most MY_TASKS_LIMIT open tasks (a fixed number of queries)."""
-    tasks = _mine(user, _OPEN, (F("due_at").asc(nulls_last=True), "created_at"), MY_TASKS_LIMIT)
+    tasks = _mine(
+        user, OPEN_TASK_STATUSES, (F("due_at").asc(nulls_last=True), "created_at"), MY_TASKS_LIMIT
+    )
     if show_done:
         tasks += _mine(user, (Task.Status.DONE,), (F("completed_at").desc(),), DONE_LIMIT)
     _attach_parents(user, tasks)
