@@ -79,8 +79,6 @@ def fenced_sql(outer: QuerySet, inner: QuerySet, *, numbered: bool = False) -> t
     position in inner's order from 1 (RawSQL('"<table>"."fence_n"') in the outer query reads
     it): row_number() streams, so the fence still stops when the outer query has enough.
     Raises EmptyResultSet like the compiler when either matches nothing by construction."""
-    if inner.model._meta.concrete_model is not outer.model._meta.concrete_model:
-        raise ValueError(f"fenced_sql: {inner.model} rows cannot fence a {outer.model} query")
     return Fence(inner, numbered=numbered).around(outer)
 
 

@@ -56,12 +56,12 @@ def task_done(request: HttpRequest, pk: Any) -> HttpResponse:
         messages.error(request, f"“{task.title}” was not changed: {' '.join(exc.messages)}")
     else:
         messages.success(request, f"“{task.title}” {'reopened' if reopen else 'done'}.")
+    next_url = _next_url(request, reverse("crm:task.mine"))
     if request.htmx:
         # The row's own "next" stays the page it sits on, not this POST's URL.
-        next_url = _next_url(request, reverse("crm:task.mine"))
         context = {"task": task_row(request.user, task), "oob": True, "next_url": next_url}
         return render(request, "crm/partials/_task_row.html", context)
-    return redirect(_next_url(request, "crm:task.mine"))
+    return redirect(next_url)
 
 
 urlpatterns = [
