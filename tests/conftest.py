@@ -146,6 +146,32 @@ def settle_statistics(db: None):
 
 
 @pytest.fixture
+def explain(settle_statistics):
+    """The plan PostgreSQL would make at scale of a queryset (or of SQL reading `model`'s
+    table): statistics settled first (settle_statistics), sequential scans off because the
+    test tables are tiny, and with `bitmaps` index scans off too, to show which indexes can
+    answer a filter whatever walk a ten-row table makes cheapest. EXPLAIN's text."""
+    from django.db import connection
+    from django.db.models import QuerySet
+
+    def plan(query, *, model=None, bitmaps: bool = False) -> str:
+        if isinstance(query, QuerySet):
+            model = query.model
+            sql, params = query.query.sql_with_params()
+        else:
+            sql, params = query, []
+        settle_statistics(model)
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            if bitmaps:
+                cursor.execute("SET LOCAL enable_indexscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            return "\n".join(row[0] for row in cursor.fetchall())
+
+    return plan
+
+
+@pytest.fixture
 def request_queries(admin_client) -> int:
     """Queries every signed-in admin request makes before its view (session, user, whatever
     middleware adds), measured on an admin URL that matches no page. Query budgets of admin

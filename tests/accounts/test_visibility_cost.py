@@ -4,7 +4,6 @@ PostgreSQL makes of them (owner indexes, no SubPlan per row; parents probed row 
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from accounts.models import User
 from crm import factories as f
@@ -77,30 +76,16 @@ def test_forget_drops_cached_watched_records(sales_rep, outsider) -> None:
     assert permissions.can_view(sales_rep, watched)
 
 
-def _plan(queryset, *, bitmaps: bool = False) -> str:
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        # Statistics of what the table holds now, not of earlier tests' rolled-back rows: the
-        # plan must not depend on which tests ran before (see the settle_statistics fixture).
-        cursor.execute(f"ANALYZE {connection.ops.quote_name(queryset.model._meta.db_table)}")
-        # The test tables are tiny, so make the planner show what it would do at scale.
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        if bitmaps:
-            # Which indexes can answer the filter, whatever walk a tiny table makes cheapest.
-            cursor.execute("SET LOCAL enable_indexscan = off")
-        cursor.execute(f"EXPLAIN {sql}", params)
-        return "\n".join(row[0] for row in cursor.fetchall())
-
-
 @pytest.mark.parametrize("persona", ["sales_rep", "manager"])
 def test_list_filters_are_answered_from_indexes_without_subplans(
-    persona, request, sales_rep, teammate, outsider
+    persona, request, sales_rep, teammate, outsider, explain
 ) -> None:
     user: User = request.getfixturevalue(persona)
     for owner in (sales_rep, teammate, outsider):
         f.CompanyFactory.create_batch(3, owner=owner)
     f.CompanyFactory(owner=outsider).watchers.add(user)
-    plan = _plan(crm.Company.objects.visible_to(user).order_by("-updated_at")[:50], bitmaps=True)
+    # Index scans off too: which indexes answer the filter, whatever walk ten rows favour.
+    plan = explain(crm.Company.objects.visible_to(user).order_by("-updated_at")[:50], bitmaps=True)
     # Ids are literal arrays, so no per-row subplan; the owner indexes serve the arms.
     assert "SubPlan" not in plan, plan
     assert "company_owner_upd_idx" in plan or "company_shared_owner_idx" in plan, plan
@@ -108,7 +93,7 @@ def test_list_filters_are_answered_from_indexes_without_subplans(
 
 @pytest.mark.parametrize("persona", ["sales_rep", "manager"])
 def test_rows_visible_through_a_parent_probe_it_row_by_row(
-    persona, request, sales_rep, outsider
+    persona, request, sales_rep, outsider, explain
 ) -> None:
     # A task about a company, a document linked to a contact: the parent's rule is tested by
     # a primary key probe per row, never a SubPlan over every visible parent (hashed, or
@@ -119,7 +104,7 @@ def test_rows_visible_through_a_parent_probe_it_row_by_row(
     f.DocumentFactory(owner=outsider).contacts.add(f.ContactFactory(owner=sales_rep))
     # Tasks: company, contact, lead, deal; documents: those and contracts, through links.
     for model, parents in ((crm.Task, 4), (crm.Document, 5)):
-        plan = _plan(model.objects.visible_to(user).order_by("-updated_at")[:50])
+        plan = explain(model.objects.visible_to(user).order_by("-updated_at")[:50])
         first = plan.splitlines()[2]  # the walk's Filter, one arm per way in
         assert first.count(") IS NOT NULL)") >= parents, plan
         # Only a board's sections (a handful of rows) may stay a hashed SubPlan.
