@@ -47,7 +47,6 @@ from typing import IO, Any, BinaryIO
 from urllib.parse import quote
 
 import bson
-from bson.codec_options import CodecOptions, DatetimeConversion
 from bson.errors import BSONError
 
 from .archive_prelude import MB, ROOM, check_room, choose_database
@@ -57,8 +56,6 @@ from .sources import CODEC, BadDocument, DumpSource, SourceError, open_maybe_gzi
 
 MAGIC = struct.pack("<I", 0x8199E26D)
 TERMINATOR = b"\xff\xff\xff\xff"
-# A credential document is decoded for its _id only: a date out of Python's range must not stop it.
-_CHECK = CodecOptions(datetime_conversion=DatetimeConversion.DATETIME_MS)
 # Collections the import never reads a value of (plaintext credentials, quirk Q12): only their
 # _ids reach the folder, so that they are counted and nothing of them lands on disk.
 _NEVER_COPIED = frozenset(SECRET_COLLECTIONS)
@@ -232,8 +229,11 @@ def demultiplex(
             ns.type = str(entry.get("type") or "")
             namespaces[ns.name] = ns
             if _copied(ns, name) and entry.get("metadata"):
-                with _open(folder / f"{_file_stem(ns.collection)}.metadata.json") as out:
-                    out.write(str(entry["metadata"]).encode())
+                try:  # a full disk shows at the write or the close, not the open
+                    with _open(folder / f"{_file_stem(ns.collection)}.metadata.json") as out:
+                        out.write(str(entry["metadata"]).encode())
+                except OSError as error:
+                    raise _write_error(folder, error) from error
         try:
             _body(stream, namespaces, name, folder)
         finally:
@@ -321,11 +321,7 @@ def _copy(stream: _Stream, ns: _Namespace, data: bytes, start: int) -> None:
 
 def _id_only(stream: _Stream, ns: _Namespace, data: bytes, start: int) -> bytes:
     """A credential document reduced to its `_id` (quirk Q12): the one decoded document."""
-    try:
-        doc = bson.decode(data, _CHECK)
-    except (BSONError, ValueError, OverflowError) as error:
-        found = f"bytes that are not BSON ({error})"
-        raise stream.error(start, f"a document of {ns.name}", found) from error
+    doc = stream.decode(data, start, f"a document of {ns.name}")
     return bson.encode({"_id": doc["_id"]} if "_id" in doc else {})
 
 
