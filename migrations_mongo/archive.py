@@ -37,6 +37,7 @@ collections' documents are decoded, for the `_id` that is all of them the folder
 from __future__ import annotations
 
 import contextlib
+import os
 import struct
 import tempfile
 import time
@@ -138,7 +139,9 @@ class _Stream:
         self.offset = 0
         # The file's own position (a gzip's is not the offset), for the progress percentage.
         self.file: BinaryIO = getattr(raw, "fileobj", None) or raw
-        self.size = path.stat().st_size
+        self.size = os.fstat(self.file.fileno()).st_size
+        # What the stream unpacks to, for the free-space check: 0 where unknown.
+        self.unpacked = _gzip_size(self.file, self.size) if gzipped else self.size
         self.progress: Progress | None = None
         self.next_report = _REPORT_EVERY
         self.where = f"{path}{' (gzip)' if gzipped else ''}"
@@ -193,6 +196,20 @@ class _Stream:
             raise self.error(start, expected, f"bytes that are not BSON ({error})") from error
 
 
+def _gzip_size(file: BinaryIO, size: int) -> int:
+    """The uncompressed size a gzip's trailer records (ISIZE, modulo 4 GiB: a lower bound), read
+    before the gzip reader starts, which then reads from the start; 0 if it cannot be read."""
+    if size < 18:  # gzip's header and trailer: shorter is damaged, as the reading will say
+        return 0
+    try:
+        file.seek(size - 4)
+        isize = int.from_bytes(file.read(4), "little")
+        file.seek(0)
+    except OSError:
+        return 0
+    return isize
+
+
 def demultiplex(
     path: Path, folder: Path, database: str = "", progress: Progress | None = None
 ) -> tuple[str, dict[str, int]]:
@@ -219,7 +236,7 @@ def demultiplex(
         while (data := stream.item("a collection's metadata or the prelude's end")) is not None:
             prelude.append(stream.decode(data, stream.offset - len(data), "collection metadata"))
         name = choose_database(path, prelude, database)
-        check_room(path, folder, gzipped, prelude, name)
+        check_room(folder, prelude, name, stream.unpacked)
         if progress is not None:
             progress(f"Unpacking {path} (database {name}) into {folder}", 1)
             stream.progress = progress

@@ -4,7 +4,6 @@ reads the prelude and unpacks)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -21,29 +20,21 @@ ROOM = (
 )
 
 
-def check_room(
-    path: Path, folder: Path, gzipped: bool, prelude: list[dict[str, Any]], name: str
-) -> None:
+def check_room(folder: Path, prelude: list[dict[str, Any]], name: str, unpacked: int) -> None:
     """Refuse before writing when TMPDIR is sure to be too small (not after a half-written
     folder), if the stream's size tells: with one database besides MongoDB's own, the folder
-    takes about the stream's bytes. That is a plain archive's size, or a gzip trailer's modulo
-    4 GiB (a lower bound, which still proves a shortage). A disk full mid-way is still named."""
-    if any(entry.get("db") not in (*SERVER_DATABASES, name) for entry in prelude):
+    takes about the `unpacked` bytes of the stream (a gzip's trailer's modulo 4 GiB: a lower
+    bound, which still proves a shortage; 0: unknown). A disk full mid-way is still named."""
+    if not unpacked or any(entry.get("db") not in (*SERVER_DATABASES, name) for entry in prelude):
         return
     try:
-        with path.open("rb") as raw:
-            if gzipped:
-                raw.seek(-4, os.SEEK_END)
-                needed = int.from_bytes(raw.read(4), "little")
-            else:
-                needed = raw.seek(0, os.SEEK_END)
         free = shutil.disk_usage(folder).free
     except OSError:
-        return  # too short to have a trailer, say: the reading will say what is wrong
-    if free < needed:
+        return
+    if free < unpacked:
         raise SourceError(
             f"{folder}: {free / MB:,.0f} MB free, and database {name} needs about "
-            f"{needed / MB:,.0f} MB unpacked: {ROOM}"
+            f"{unpacked / MB:,.0f} MB unpacked: {ROOM}"
         )
 
 
