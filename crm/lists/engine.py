@@ -86,6 +86,9 @@ class ListPage:
     count_is_estimated: bool
     next_cursor: str | None
     prev_cursor: str | None
+    # No usable count (a sample too thin to scale, crm.pagination): `count` is the rows shown,
+    # and the page says there are more than that.
+    count_is_floor: bool = False
 
     @property
     def is_first(self) -> bool:
@@ -148,7 +151,9 @@ def paginate(
                 rows = list(ordered[: per_page + 1])
             # Not for an unfiltered list (an admin's): pg_class gives its size cheaper.
             wanted = cursor is None and len(rows) > per_page and seen and not is_unfiltered(qs)
-            return rows, planned_rows(*seen[0], using=qs.db) if wanted else None
+            if not wanted:
+                return rows, None
+            return rows, planned_rows(*seen[0], table=spec.model._meta.db_table, using=qs.db)
 
     if cursor_before is not None:
         # A previous page: read backwards from the cursor, then put the rows back in order.
@@ -163,10 +168,12 @@ def paginate(
     if not has_next and not has_prev:
         # Every row is on this page: that is the count, exact and without a query (a planner
         # estimate here once said "about 1,155" above the 11 rows of a correlated search).
-        count, estimated = len(rows), False
+        count, estimated, floor = len(rows), False, False
     else:
         counter = EstimatedCountPaginator(qs, per_page, planned=planned)
-        count, estimated = counter.count, counter.count_is_estimated
+        count, estimated, floor = counter.count, counter.count_is_estimated, False
+        if counter.count_is_rough:
+            count, floor = len(rows), True  # more than this page; how many, unknown
 
     return ListPage(
         rows=rows,
@@ -176,6 +183,7 @@ def paginate(
         count_is_estimated=estimated,
         next_cursor=keyset.encode(order, rows[-1]) if rows and has_next else None,
         prev_cursor=keyset.encode(order, rows[0]) if rows and has_prev else None,
+        count_is_floor=floor,
     )
 
 

@@ -132,8 +132,11 @@ def sort_state(column: Column, page: ListPage) -> dict[str, str]:
 @register.filter
 def about(page: ListPage) -> str:
     """ "37" for an exact count; "about 1,200,000" for the planner's estimate, rounded to two
-    significant digits because its last digits mean nothing."""
+    significant digits because its last digits mean nothing; "more than 50" when there is no
+    usable estimate (crm.pagination.MIN_SAMPLE_HITS) beyond the rows shown."""
     count = page.count
+    if page.count_is_floor:
+        return f"more than {formats.number_format(count, force_grouping=True)}"
     if page.count_is_estimated:
         digits = max(len(str(count)) - 2, 0)
         rounded = round(count, -digits)
