@@ -50,7 +50,7 @@ from urllib.parse import quote
 import bson
 from bson.errors import BSONError
 
-from .archive_prelude import MB, ROOM, check_room, choose_database
+from .archive_prelude import MB, ROOM, check_room, choose_database, is_copied
 from .crc64 import MASK, Crc64
 from .mapping import SECRET_COLLECTIONS
 from .sources import CODEC, BadDocument, DumpSource, SourceError, open_maybe_gzip, read_document
@@ -198,7 +198,9 @@ class _Stream:
 
 def _gzip_size(file: BinaryIO, size: int) -> int:
     """The uncompressed size a gzip's trailer records (ISIZE, modulo 4 GiB: a lower bound), read
-    before the gzip reader starts, which then reads from the start; 0 if it cannot be read."""
+    before the gzip reader starts, which then reads from the start; 0 if it cannot be read or
+    is not a size: deflate packs at most 1032 bytes into one, and a gzip cut short ends in
+    compressed data, whose last bytes are not a size (the reading will say it is cut)."""
     if size < 18:  # gzip's header and trailer: shorter is damaged, as the reading will say
         return 0
     try:
@@ -207,7 +209,7 @@ def _gzip_size(file: BinaryIO, size: int) -> int:
         file.seek(0)
     except OSError:
         return 0
-    return isize
+    return isize if isize <= 1032 * size else 0
 
 
 def demultiplex(
@@ -236,7 +238,7 @@ def demultiplex(
         while (data := stream.item("a collection's metadata or the prelude's end")) is not None:
             prelude.append(stream.decode(data, stream.offset - len(data), "collection metadata"))
         name = choose_database(path, prelude, database)
-        check_room(folder, prelude, name, stream.unpacked)
+        check_room(folder, prelude, name, stream.unpacked, stream.offset)
         if progress is not None:
             progress(f"Unpacking {path} (database {name}) into {folder}", 1)
             stream.progress = progress
@@ -245,7 +247,7 @@ def demultiplex(
             ns = _Namespace(str(entry.get("db", "")), str(entry.get("collection", "")))
             ns.type = str(entry.get("type") or "")
             namespaces[ns.name] = ns
-            if _copied(ns, name) and entry.get("metadata"):
+            if is_copied(ns.db, ns.collection, name) and entry.get("metadata"):
                 try:  # a full disk shows at the write or the close, not the open
                     with _open(folder / f"{_file_stem(ns.collection)}.metadata.json") as out:
                         out.write(str(entry["metadata"]).encode())
@@ -264,7 +266,7 @@ def demultiplex(
     counts = {
         _file_stem(ns.collection): ns.documents
         for ns in namespaces.values()
-        if _copied(ns, name) and ns.state == "closed"
+        if is_copied(ns.db, ns.collection, name) and ns.state == "closed"
     }
     if progress is not None:
         done = f"{sum(counts.values()):,} documents of {len(counts)} collections"
@@ -284,7 +286,7 @@ def _body(stream: _Stream, namespaces: dict[str, _Namespace], name: str, folder:
         ns = namespaces.setdefault(f"{db}.{collection}", _Namespace(db, collection))
         if ns.state == "closed":
             raise stream.error(start, "a namespace header", f"one for {ns.name}, already ended")
-        copied = _copied(ns, name)
+        copied = is_copied(ns.db, ns.collection, name)
         if ns.state == "unopened":
             ns.state = "open"
             if copied:
@@ -313,12 +315,6 @@ def _body(stream: _Stream, namespaces: dict[str, _Namespace], name: str, folder:
     if missing:
         expected = f"the rest of {', '.join(missing)} (up to an EOF header)"
         raise stream.error(stream.offset, expected, "the end of the file (cut short?)")
-
-
-def _copied(ns: _Namespace, database: str) -> bool:
-    """Whether the namespace goes to the folder: the chosen database's, less MongoDB's own
-    system.* collections, which the import ignores anyway."""
-    return ns.db == database and not ns.collection.startswith("system.")
 
 
 def _copy(stream: _Stream, ns: _Namespace, data: bytes, start: int) -> None:

@@ -8,7 +8,6 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -26,7 +25,7 @@ from migrations_mongo.archive import ArchiveSource
 from migrations_mongo.fakedump import generate_dump
 from migrations_mongo.models import CollectionState
 from migrations_mongo.pipeline import Importer, SourceChanged
-from migrations_mongo.sources import DumpSource, SourceError
+from migrations_mongo.sources import DumpSource
 from tests.mongo.mongo_helpers import (
     Crash,
     crash_at,
@@ -315,23 +314,3 @@ def test_unpacking_reports_on_the_commands_stdout_by_verbosity(tmp_path, monkeyp
     assert "Unpack" not in run("migrate_from_mongo", error_log=log, verbosity=0)
     assert "Unpacked 40 documents" in run("validate_mongo_migration", sample=0)
     assert "Unpack" not in run("validate_mongo_migration", sample=0, verbosity=0)
-
-
-def test_an_archive_bigger_than_the_free_space_is_refused_before_unpacking(tmp_path, scratch):
-    accounts = {("nextcrm", "crm_Accounts"): encoded(companies(3))}
-    path = write_archive(tmp_path / "big.archive", accounts)
-    # Sparse: as big as the free space and a GiB more, without taking any of it.
-    os.truncate(path, shutil.disk_usage(scratch).free + 2**30)
-    with pytest.raises(SourceError, match=r"MB free, and database nextcrm needs about .* TMPDIR"):
-        ArchiveSource(path)
-    assert list(scratch.iterdir()) == []
-    # With another database in it, the archive's size says nothing about one database's: the
-    # reading goes on (and here finds the zeros after the real archive).
-    path = write_archive(
-        tmp_path / "two.archive",
-        {**accounts, ("other", "x"): encoded(companies(1))},
-    )
-    os.truncate(path, shutil.disk_usage(scratch).free + 2**30)
-    with pytest.raises(SourceError, match=r"found 0, not a BSON length"):
-        ArchiveSource(path, "nextcrm")
-    assert list(scratch.iterdir()) == []
