@@ -144,19 +144,18 @@ class _Stream:
         self.unpacked = _gzip_size(self.file, self.size) if gzipped else self.size
         self.progress: Progress | None = None
         self.next_report = _REPORT_EVERY
-        self.where = f"{path}{' (gzip)' if gzipped else ''}"
-        self.unit = "byte {} of the uncompressed stream" if gzipped else "byte {}"
+        self.path = path
+        self.gzipped = gzipped
 
     def error(self, at: int, expected: str, found: str) -> SourceError:
-        at_text = self.unit.format(at)
-        return SourceError(f"{self.where}: at {at_text}: expected {expected}, found {found}")
+        return SourceError.at(self.path, at, expected, found, gzipped=self.gzipped)
 
     def read(self, size: int) -> bytes:
         try:
             data = self.raw.read(size)
         except (OSError, EOFError) as error:  # a damaged or cut gzip stream
-            raise SourceError(
-                f"{self.where}: cannot be read after {self.unit.format(self.offset)} ({error})"
+            raise self.error(
+                self.offset, "the rest of the file", f"an error reading it ({error})"
             ) from error
         self.offset += len(data)
         return data

@@ -41,6 +41,18 @@ _GZIP_MAGIC = b"\x1f\x8b\x08"
 class SourceError(Exception):
     """The source cannot be read (a corrupt file, an unreachable server); says which and where."""
 
+    @classmethod
+    def at(
+        cls, path: Path, offset: int, expected: str, found: str, *, gzipped: bool = False
+    ) -> SourceError:
+        """Bytes of a dump's file or an archive that are not what belongs there, named by the
+        file and the byte offset (of the uncompressed stream in a gzipped file), the one form
+        of every such error: `<path>: at byte <offset>: expected <expected>, found <found>`."""
+        where = f"{path}: at byte {offset}"
+        if gzipped:
+            where = f"{path} (gzip): at byte {offset} of the uncompressed stream"
+        return cls(f"{where}: expected {expected}, found {found}")
+
 
 class BadDocument(Exception):
     """The bytes where a document should start are not one; str() says what they are."""
@@ -165,8 +177,7 @@ class DumpSource:
                     offset += len(data)
                     yield data
         except BadDocument as error:
-            at = f"byte {offset}{' of the uncompressed stream' if gzipped else ''}"
-            raise SourceError(f"{path}: at {at}: expected a document, found {error}") from None
+            raise SourceError.at(path, offset, "a document", str(error), gzipped=gzipped) from None
         except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
             raise SourceError(f"{path}: cannot be read ({error})") from error
 

@@ -128,6 +128,19 @@ def test_a_corrupt_gzip_file_is_a_clear_error(dump, run_import) -> None:
         run_import(folder)
 
 
+def test_a_bad_length_in_a_gzip_file_is_named_by_its_uncompressed_offset(dump, run_import):
+    folder = dump()
+    docs = [bson.encode(doc) for doc in companies(3)]
+    data = docs[0] + b"\xff\xff\xff\x7f" + docs[1][4:] + docs[2]
+    (folder / "crm_Accounts.bson.gz").write_bytes(gzip.compress(data))
+    with pytest.raises(CommandError) as error:
+        run_import(folder)
+    assert str(error.value).startswith(
+        f"{folder / 'crm_Accounts.bson.gz'} (gzip): at byte {len(docs[0])} of the uncompressed "
+        "stream: expected a document, found 2147483647, not a BSON length"
+    )
+
+
 def test_gzip_is_told_by_its_bytes_not_the_files_name(dump, run_import) -> None:
     # As an archive's is: one rule. A plain file named .gz is read as plain BSON, and the reverse.
     folder = dump()
