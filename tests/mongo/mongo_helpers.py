@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -223,9 +225,6 @@ def crash_at(step: str, after: int):
 def import_process(database_url: str, dump: Path, log: Path, **env: str) -> tuple[list, dict]:
     """The `migrate_from_mongo` command line and environment of an import run as its own
     process (to be killed), on `database_url`, which is migrated first."""
-    import os
-    import sys
-
     from django.conf import settings
 
     environ = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", **env}
