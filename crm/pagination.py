@@ -40,6 +40,7 @@ app's list pages.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +102,9 @@ class Planned:
     # The listed table is filtered by a correlated subquery: the planner's guess of how many
     # rows pass it is a constant, not an estimate (module doc).
     blind: bool = False
+    # The SELECT that was planned, when a sampled count may reuse it (sampled_row_estimate).
+    sql: str | None = None
+    params: Any = None
 
 
 def planner_row_estimate(queryset: QuerySet[Any]) -> Planned:
@@ -127,7 +131,8 @@ def planned_rows(sql: str, params: Any, *, table: str, using: str = "default") -
     node = plan[0]["Plan"]
     while node["Node Type"] == "Limit" and node.get("Plans"):
         node = node["Plans"][0]
-    return Planned(int(node["Plan Rows"]), blind=_filters_by_subquery(node, table))
+    blind = _filters_by_subquery(node, table)
+    return Planned(int(node["Plan Rows"]), blind, *((sql, params) if blind else (None, None)))
 
 
 def _filters_by_subquery(node: dict[str, Any], table: str) -> bool:
@@ -154,41 +159,80 @@ class Sampled:
 
 
 def sampled_row_estimate(
-    queryset: QuerySet[Any], *, planned: int, want: int | None = None
+    queryset: QuerySet[Any], *, planned: Planned, want: int | None = None
 ) -> Sampled:
     """The rows of `queryset` among about `want` (SAMPLE_ROWS) rows of its table's pages,
     scaled to the table (module doc). Two queries: the table's size, then the sample.
-    `planned`: the planner's (blind) estimate, the table's size when it has no statistics
-    yet -- never "sample everything" on a big table just imported."""
+    `planned`: the planner's (blind) estimate -- the table's size when it has no statistics
+    yet, never "sample everything" on a big table just imported -- and the SQL it planned,
+    which is counted over the sample rather than compiling the queryset again."""
     want = want or SAMPLE_ROWS
     model = queryset.model
     connection = connections[queryset.db]
-    quote = connection.ops.quote_name
-    table_rows = table_row_estimate(queryset) or planned
+    table = connection.ops.quote_name(model._meta.db_table)
+    table_rows = table_row_estimate(queryset) or planned.rows
     percent = 100.0 if table_rows <= want else want * 100.0 / table_rows
     # REPEATABLE: the same pages on every view, so the count does not change on a reload.
-    sample_sql = f"SELECT {quote(model._meta.pk.column)} FROM {quote(model._meta.db_table)} TABLESAMPLE SYSTEM (%s::real) REPEATABLE (0)"  # noqa: S608,E501
+    # The percentage is this function's own number, written into the SQL as one.
+    sample = f"TABLESAMPLE SYSTEM ({percent:.6f}) REPEATABLE (0)"
     try:
+        sql, params = _read_sql(queryset, planned)
+    except EmptyResultSet:
+        return Sampled(0, 0, 0, exact=True)
+    from_sample = f"FROM (SELECT * FROM {table} {sample}) {table}"  # noqa: S608
+    hits_sql = _swap_top_from(sql, f"FROM {table}", from_sample)
+    if hits_sql is None:  # not the SQL shape expected: filter by the sample's keys instead
+        keys = f"SELECT {connection.ops.quote_name(model._meta.pk.column)} FROM {table} {sample}"  # noqa: S608
         sql, params = (
             queryset.order_by()
-            .filter(pk__in=RawSQL(sample_sql, [percent]))  # noqa: S611 -- names from _meta, value a parameter
+            .filter(pk__in=RawSQL(keys, ()))  # noqa: S611 -- names from _meta, no input
             .values("pk")
             .query.sql_with_params()
         )
-    except EmptyResultSet:
-        return Sampled(0, 0, 0, exact=True)
-    table = quote(model._meta.db_table)
+        hits_sql = sql
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT (SELECT count(*) FROM {table} TABLESAMPLE SYSTEM (%s::real) REPEATABLE (0)),"  # noqa: S608
-            f" (SELECT count(*) FROM ({sql}) hits)",
-            [percent, *params],
+            f"SELECT (SELECT count(*) FROM {table} {sample}), (SELECT count(*) FROM ({hits_sql}) h)",  # noqa: S608,E501
+            params,
         )
         sampled, hits = cursor.fetchone()
     if percent >= 100.0:
         return Sampled(hits, hits, sampled, exact=True)
     rows = round(hits * max(table_rows, sampled) / sampled) if sampled else 0
     return Sampled(rows, hits, sampled, exact=False)
+
+
+def _read_sql(queryset: QuerySet[Any], planned: Planned) -> tuple[str, Any]:
+    """The SQL to count over the sample: the planned SELECT without its LIMIT (a list page's
+    row query: its ordering and columns cost nothing once PostgreSQL drops the unused ones),
+    else the queryset compiled."""
+    if planned.sql is not None:
+        match = _TRAILING_LIMIT.search(planned.sql)
+        if match:
+            return planned.sql[: match.start()], planned.params
+    return queryset.order_by().values("pk").query.sql_with_params()
+
+
+_TRAILING_LIMIT = re.compile(r"\sLIMIT \d+\Z")
+# What _swap_top_from steps over: string literals, quoted names (either may hold parentheses
+# or the text searched for) and parentheses, which say how deep in subqueries a match is.
+_SQL_TOKENS = r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|[()]"
+
+
+def _swap_top_from(sql: str, old: str, new: str) -> str | None:
+    """`sql` with its one top-level `old` (FROM "table") replaced by `new`; None unless there
+    is exactly one, outside every subquery, literal and quoted name."""
+    depth, found = 0, []
+    for match in re.finditer(f"(?P<hit> {re.escape(old)}(?=[\\s)]|\\Z))|{_SQL_TOKENS}", sql):
+        if match.group("hit"):
+            if depth == 0:
+                found.append(match.start("hit"))
+        else:
+            depth += {"(": 1, ")": -1}.get(match.group(), 0)
+    if len(found) != 1:
+        return None
+    at = found[0] + 1  # past the space
+    return f"{sql[:at]}{new}{sql[at + len(old) :]}"
 
 
 class EstimatedCountPaginator(Paginator):
@@ -222,7 +266,7 @@ class EstimatedCountPaginator(Paginator):
                 return exact
             estimate = max(estimate, exact)  # the planner was low: at least this many
         elif planned.blind:
-            sampled = sampled_row_estimate(queryset, planned=planned.rows)
+            sampled = sampled_row_estimate(queryset, planned=planned)
             if sampled.exact:
                 return sampled.rows
             estimate = sampled.rows

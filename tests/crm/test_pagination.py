@@ -212,3 +212,39 @@ def test_a_column_filter_is_not_sampled(low_threshold) -> None:
     from crm.pagination import planner_row_estimate
 
     assert not planner_row_estimate(Industry.objects.filter(position__gte=500)).blind
+
+
+def test_the_sample_replaces_only_the_top_level_table() -> None:
+    from crm.pagination import _swap_top_from
+
+    sql = (
+        'SELECT "t"."id", (SELECT 1 FROM "t" U0 WHERE U0.id = "t"."id") FROM "t" '
+        'WHERE "t"."name" = \' FROM "t" (\' AND "t"."x" IN (SELECT id FROM "t") '
+        'ORDER BY "t"."id"'
+    )
+    swapped = _swap_top_from(sql, 'FROM "t"', 'FROM (SAMPLE) "t"')
+    assert swapped == sql.replace(') FROM "t" WHERE', ') FROM (SAMPLE) "t" WHERE')
+    # A table only inside subqueries, or a name that merely starts like it: not this shape.
+    assert _swap_top_from('SELECT (SELECT 1 FROM "t") FROM "u"', 'FROM "t"', "x") is None
+    assert _swap_top_from('SELECT 1 FROM "t_links"', 'FROM "t"', "x") is None
+
+
+@pytest.mark.django_db
+def test_a_sampled_count_reuses_the_planned_sql(low_threshold, monkeypatch) -> None:
+    from crm.pagination import planned_rows, sampled_row_estimate
+
+    monkeypatch.setattr("crm.pagination.SAMPLE_ROWS", 600)
+    _add_industries(3000)
+    _analyze()
+    queryset = _probed(Industry.objects.all())(position__lt=1000)
+    sql, params = queryset.order_by("name")[:26].query.sql_with_params()
+    planned = planned_rows(sql, params, table="crm_industry")
+    assert planned.blind and planned.sql == sql
+
+    with CaptureQueriesContext(connection) as ctx:
+        reused = sampled_row_estimate(queryset, planned=planned)
+    compiled = sampled_row_estimate(queryset, planned=type(planned)(planned.rows, True))
+
+    assert reused == compiled  # the same pages, the same matches
+    assert 600 < reused.rows < 1400
+    assert any('FROM (SELECT * FROM "crm_industry" TABLESAMPLE' in q["sql"] for q in ctx)
