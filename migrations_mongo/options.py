@@ -34,15 +34,15 @@ def source_from_options(
     archive's unpacking reports on `stdout` (per collection too at -v 2), unless quiet or -v 0."""
     if options["dump"]:
         if Path(options["dump"]).is_file():
-            verbosity = 0 if quiet or stdout is None else options.get("verbosity", 1)
+            verbosity = options.get("verbosity", 1)
+            if quiet or stdout is None or not verbosity:
+                return ArchiveSource(options["dump"], options["database"])
 
             def progress(line: str, level: int) -> None:
-                if level <= verbosity and stdout is not None:
+                if level <= verbosity:
                     stdout.write(line)
                     stdout.flush()  # seconds apart: shown as they come, even into a pipe
 
-            return ArchiveSource(
-                options["dump"], options["database"], progress if verbosity else None
-            )
+            return ArchiveSource(options["dump"], options["database"], progress)
         return DumpSource(options["dump"], options["database"])
     return LiveSource(options["mongo_uri"], options["database"])
