@@ -33,9 +33,11 @@ _LENGTH = struct.Struct("<i")
 # longer length is corruption, and one limit for both means a collection is never accepted as a
 # folder and refused as an archive.
 MAX_DOCUMENT = 16 * 1024 * 1024
-# gzip's magic and its one compression method (deflate). A plain BSON file starts so only if its
-# first document is exactly 559,903 bytes long (0x00088b1f): far beyond any NextCRM document.
+# gzip's magic and its one compression method (deflate).
 _GZIP_MAGIC = b"\x1f\x8b\x08"
+# A plain BSON file starts so too when its first document is exactly 559,903 bytes long
+# (0x00088b1f, whose last byte, 0, reads as gzip's flags): open_maybe_gzip tells them apart.
+_GZIP_OR_BSON = _GZIP_MAGIC + b"\x00"
 
 
 class SourceError(Exception):
@@ -187,10 +189,31 @@ def open_maybe_gzip(path: Path) -> tuple[BinaryIO, bool]:
     bytes, for a dump's files as for an archive: `mongodump --archive=x --gzip` keeps whatever
     name it is given. OSError if it cannot be opened."""
     with path.open("rb") as probe:
-        gzipped = probe.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC
+        head = probe.read(4)
+        gzipped = head[:3] == _GZIP_MAGIC
+        if head == _GZIP_OR_BSON and _starts_with_a_document(probe, head):
+            gzipped = False
     if gzipped:
         return gzip.open(path, "rb"), True
     return path.open("rb", buffering=1 << 20), False
+
+
+def _starts_with_a_document(probe: BinaryIO, head: bytes) -> bool:
+    """Whether the file starts with a whole BSON document of the length its first 4 bytes
+    (`head`) read as. A gzip's bytes are not one: Go's gzip writer (mongodump's) leaves the
+    mtime at 0, which as BSON ends the document at its fifth byte, and any other gzip would
+    need a NUL where the document ends (the one byte read before decoding) and valid BSON
+    elements all the way to it."""
+    (length,) = _LENGTH.unpack(head)
+    probe.seek(length - 1)
+    if probe.read(1) != b"\x00":
+        return False
+    probe.seek(0)
+    try:
+        bson.decode(probe.read(length), CODEC)
+    except (BSONError, ValueError, OverflowError):
+        return False
+    return True
 
 
 def read_document(stream: Any, *, terminator: bytes = b"") -> bytes | None:

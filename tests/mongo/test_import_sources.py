@@ -141,6 +141,27 @@ def test_a_bad_length_in_a_gzip_file_is_named_by_its_uncompressed_offset(dump, r
     )
 
 
+def test_a_bson_file_starting_like_gzip_is_read_as_bson(tmp_path, dump, run_import) -> None:
+    # A first document of exactly 559,903 bytes: its length, 1f 8b 08 00, is gzip's magic,
+    # deflate and no flags. It is a whole BSON document, so the file is BSON; gzipped, gzip.
+    big = {"_id": ObjectId(), "name": "Big", "description": ""}
+    big["description"] = "x" * (559_903 - len(bson.encode(big)))
+    docs = [big, *companies(2)]
+    path = write_bson(dump(), "crm_Accounts", docs)
+    assert path.read_bytes()[:4] == b"\x1f\x8b\x08\x00"
+    for mtime in (0, None):  # Go's gzip writes 0; Python's, the time
+        folder = tmp_path / f"gzip-{mtime}"
+        folder.mkdir()
+        packed = gzip.compress(path.read_bytes(), mtime=mtime)
+        (folder / "crm_Accounts.bson.gz").write_bytes(packed)
+        assert packed[:4] == b"\x1f\x8b\x08\x00"
+        source = options.source_from_options({"dump": str(folder), "database": ""})
+        assert [doc["_id"] for doc in source.documents("crm_Accounts")] == [d["_id"] for d in docs]
+    assert run_import(path.parent) == 0
+    assert Company.objects.get(name="Big").description == big["description"]
+    assert Company.objects.count() == 3
+
+
 def test_gzip_is_told_by_its_bytes_not_the_files_name(dump, run_import) -> None:
     # As an archive's is: one rule. A plain file named .gz is read as plain BSON, and the reverse.
     folder = dump()
