@@ -3,6 +3,7 @@ visibility row by row, gives exactly what the plain visibility filter gives."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -31,7 +32,13 @@ def _company_with_mixed_rows(sales_rep, teammate, outsider) -> Company:
         f.DealFactory(owner=sales_rep, company=company, name=f"{name} mine")
         f.DealFactory(owner=outsider, company=company, name=f"{name} theirs")
         f.LeadFactory(owner=outsider if i % 2 else sales_rep, company=company)
-        f.ContractFactory(owner=outsider if i % 3 else sales_rep, company=company)
+        # One start date each: the panel orders by start date alone, and rows that tie may
+        # come in either order from two plans (the fenced read, the plain query below).
+        f.ContractFactory(
+            owner=outsider if i % 3 else sales_rep,
+            company=company,
+            start_date=dt.date(2026, 1, 1) + dt.timedelta(days=i),
+        )
     watched = f.ContactFactory(owner=outsider, company=company, last_name="N00z")
     watched.watchers.add(sales_rep)
     return company
