@@ -53,7 +53,15 @@ from bson.errors import BSONError
 from .archive_prelude import MB, ROOM, check_room, choose_database, is_copied
 from .crc64 import MASK, Crc64
 from .mapping import SECRET_COLLECTIONS
-from .sources import CODEC, BadDocument, DumpSource, SourceError, open_maybe_gzip, read_document
+from .sources import (
+    CODEC,
+    READ_ERRORS,
+    BadDocument,
+    DumpSource,
+    SourceError,
+    open_maybe_gzip,
+    read_document,
+)
 
 MAGIC = struct.pack("<I", 0x8199E26D)
 TERMINATOR = b"\xff\xff\xff\xff"
@@ -153,7 +161,7 @@ class _Stream:
     def read(self, size: int) -> bytes:
         try:
             data = self.raw.read(size)
-        except (OSError, EOFError) as error:  # a damaged or cut gzip stream
+        except READ_ERRORS as error:  # a damaged or cut gzip stream, mostly
             raise self.error(
                 self.offset, "the rest of the file", f"an error reading it ({error})"
             ) from error

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -38,6 +39,9 @@ _GZIP_MAGIC = b"\x1f\x8b\x08"
 # A plain BSON file starts so too when its first document is exactly 559,903 bytes long
 # (0x00088b1f, whose last byte, 0, reads as gzip's flags): open_maybe_gzip tells them apart.
 _GZIP_OR_BSON = _GZIP_MAGIC + b"\x00"
+# What reading a file can raise besides BSON's own errors: an I/O error or a damaged gzip header
+# or checksum (gzip.BadGzipFile is an OSError), a cut gzip (EOFError), damaged deflate data.
+READ_ERRORS = (OSError, EOFError, zlib.error)
 
 
 class SourceError(Exception):
@@ -180,7 +184,7 @@ class DumpSource:
                     yield data
         except BadDocument as error:
             raise SourceError.at(path, offset, "a document", str(error), gzipped=gzipped) from None
-        except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
+        except READ_ERRORS as error:
             raise SourceError(f"{path}: cannot be read ({error})") from error
 
 

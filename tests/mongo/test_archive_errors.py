@@ -183,6 +183,23 @@ def test_a_gzipped_archive_cut_short_is_a_clear_error(tmp_path, run_import) -> N
     )
 
 
+def test_a_gzipped_archive_damaged_inside_is_a_clear_error(tmp_path, scratch, run_import):
+    # The first deflate block's type made the reserved 3 (bits 1-2 of the byte after gzip's
+    # 10-byte header): zlib's own error, named like any damage.
+    data, _ = archive_layout()
+    damaged = bytearray(gzip.compress(data, mtime=0))
+    damaged[10] |= 0b110
+    path = tmp_path / "nextcrm.archive.gz"
+    path.write_bytes(damaged)
+    with pytest.raises(CommandError) as error:
+        run_import(path)
+    assert re.match(
+        rf"{re.escape(str(path))} \(gzip\): at byte \d+ of the uncompressed stream: expected ",
+        str(error.value),
+    )
+    assert list(scratch.iterdir()) == []
+
+
 def test_a_tmpdir_that_cannot_be_written_is_named(tmp_path, monkeypatch, run_import) -> None:
     data, _ = archive_layout()
     path = tmp_path / "nextcrm.archive"

@@ -126,6 +126,13 @@ def test_a_corrupt_gzip_file_is_a_clear_error(dump, run_import) -> None:
     (folder / "crm_Accounts.bson.gz").write_bytes(data[:-30])
     with pytest.raises(CommandError, match=r"crm_Accounts\.bson\.gz: cannot be read"):
         run_import(folder)
+    # Damaged inside its compressed data (zlib's own error, neither an OSError nor EOFError):
+    # the first block's type (bits 1-2 of the byte after the 10-byte header) made the reserved 3.
+    damaged = bytearray(data)
+    damaged[10] |= 0b110
+    (folder / "crm_Accounts.bson.gz").write_bytes(damaged)
+    with pytest.raises(CommandError, match=r"crm_Accounts\.bson\.gz: cannot be read \(Error"):
+        run_import(folder, restart=True)  # the first run left its checkpoint for the cut file
 
 
 def test_a_bad_length_in_a_gzip_file_is_named_by_its_uncompressed_offset(dump, run_import):
