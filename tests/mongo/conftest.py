@@ -3,6 +3,7 @@ the import run as operators run it (call_command), against the real PostgreSQL."
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,15 @@ from django.core.management import call_command
 
 from migrations_mongo.fakedump import generate_dump
 from tests.mongo.mongo_helpers import write_bson
+
+
+@pytest.fixture
+def scratch(tmp_path: Path, monkeypatch) -> Path:
+    """TMPDIR for one test (tempfile's own setting), to see what a run leaves in it."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
 
 
 @pytest.fixture

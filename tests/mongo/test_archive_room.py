@@ -9,8 +9,6 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-import tempfile
-from pathlib import Path
 from types import SimpleNamespace
 
 import bson
@@ -22,15 +20,6 @@ from migrations_mongo.sources import SourceError
 from tests.mongo.mongo_helpers import write_archive
 
 MB = 1024 * 1024
-
-
-@pytest.fixture
-def scratch(tmp_path: Path, monkeypatch) -> Path:
-    """TMPDIR for one test, to see that a refused run leaves nothing in it."""
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 def fake_free(monkeypatch, free: int) -> None:

@@ -258,15 +258,6 @@ def test_kill_9_mid_archive_import_then_run_again_gives_the_uninterrupted_result
         assert list(scratch.iterdir()) == left
 
 
-@pytest.fixture
-def scratch(tmp_path: Path, monkeypatch) -> Path:
-    """TMPDIR for one test, to see what the commands leave in it."""
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
-
-
 def test_the_commands_delete_the_unpacked_folder_when_they_end(tmp_path, scratch, run_import):
     # Even while the exception that ended the run is still held (its traceback keeps the
     # command's frame, and so its source, alive): the folder goes in the commands' `finally`.
