@@ -29,7 +29,10 @@ plan filters the listed table by a subquery, the count comes from a sample inste
 about SAMPLE_ROWS rows' worth of the table's pages (TABLESAMPLE SYSTEM, the same pages on every
 view so the number does not jitter between reloads) that pass the filter, scaled to the table.
 At 1M contacts that was within 20% of the truth for three users (docs/benchmarks.md), for 10 to
-25 ms. Fewer than MIN_SAMPLE_HITS rows in the sample make too rough a number to print:
+25 ms. The sample is of pages, not rows (reading rows at random means reading every page):
+a filter that follows the order rows were written in (this month's, just imported) is
+estimated from fewer independent draws, about 20 to 30 pages of a real table, so roughly.
+Fewer than MIN_SAMPLE_HITS rows in the sample make too rough a number to print:
 `count_is_floor` then tells the page to say "more than" the rows it has.
 
 Estimates are approximate: the last page number may be a little off. `count_is_estimated` tells
@@ -204,13 +207,12 @@ def sampled_row_estimate(
 
 def _read_sql(queryset: QuerySet[Any], planned: Planned) -> tuple[str, Any]:
     """The SQL to count over the sample: the planned SELECT without its LIMIT (a list page's
-    row query: its ordering and columns cost nothing once PostgreSQL drops the unused ones),
-    else the queryset compiled."""
-    if planned.sql is not None:
-        match = _TRAILING_LIMIT.search(planned.sql)
-        if match:
-            return planned.sql[: match.start()], planned.params
-    return queryset.order_by().values("pk").query.sql_with_params()
+    row query: its ordering and columns cost nothing once PostgreSQL drops the unused ones;
+    a later page's, planner_row_estimate's, has none), else the queryset compiled."""
+    if planned.sql is None:
+        return queryset.order_by().values("pk").query.sql_with_params()
+    match = _TRAILING_LIMIT.search(planned.sql)
+    return (planned.sql[: match.start()] if match else planned.sql), planned.params
 
 
 _TRAILING_LIMIT = re.compile(r"\sLIMIT \d+\Z")

@@ -143,6 +143,9 @@ def test_a_small_result_is_counted_exactly(low_threshold) -> None:
     assert not paginator.count_is_estimated
 
 
+EVERY_THIRD = range(0, 3000, 3)
+
+
 def _probed(queryset):
     """`queryset` narrowed by a correlated subquery test, as the visibility rules of tasks and
     documents narrow theirs (crm.permissions.rules._probed): invisible to the planner."""
@@ -162,10 +165,13 @@ def test_a_subquery_filter_is_counted_from_a_sample_not_the_planner_guess(
 ) -> None:
     # The planner counts nearly every row through a correlated subquery test: 3,000 here,
     # where 1,000 pass. The sample (about 600 rows of the table's pages) finds the third.
+    # Every third row passes, so any page holds its share: the sample is of pages, and a
+    # filter following the insertion order (the first 1,000) would hang on which ~4 of this
+    # small table's ~20 pages were drawn.
     monkeypatch.setattr("crm.pagination.SAMPLE_ROWS", 600)
     _add_industries(3000)
     _analyze()
-    queryset = _probed(Industry.objects.all())(position__lt=1000)
+    queryset = _probed(Industry.objects.all())(position__in=EVERY_THIRD)
 
     from crm.pagination import planner_row_estimate
 
@@ -236,7 +242,7 @@ def test_a_sampled_count_reuses_the_planned_sql(low_threshold, monkeypatch) -> N
     monkeypatch.setattr("crm.pagination.SAMPLE_ROWS", 600)
     _add_industries(3000)
     _analyze()
-    queryset = _probed(Industry.objects.all())(position__lt=1000)
+    queryset = _probed(Industry.objects.all())(position__in=EVERY_THIRD)
     sql, params = queryset.order_by("name")[:26].query.sql_with_params()
     planned = planned_rows(sql, params, table="crm_industry")
     assert planned.blind and planned.sql == sql
@@ -248,3 +254,31 @@ def test_a_sampled_count_reuses_the_planned_sql(low_threshold, monkeypatch) -> N
     assert reused == compiled  # the same pages, the same matches
     assert 600 < reused.rows < 1400
     assert any('FROM (SELECT * FROM "crm_industry" TABLESAMPLE' in q["sql"] for q in ctx)
+
+
+@pytest.mark.django_db
+def test_a_later_page_samples_the_sql_it_planned_without_compiling_again(
+    low_threshold, monkeypatch
+) -> None:
+    # No row SQL to reuse (a page after the first): planner_row_estimate compiles the count's
+    # SQL once, and the sample runs that same SQL.
+    monkeypatch.setattr("crm.pagination.SAMPLE_ROWS", 600)
+    _add_industries(3000)
+    _analyze()
+    queryset = _probed(Industry.objects.all())(position__in=EVERY_THIRD)
+    compiled = []
+    original = type(queryset.query).get_compiler
+
+    def counting(self, *args, **kwargs):
+        compiled.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(queryset.query), "get_compiler", counting)
+    queryset.order_by().query.sql_with_params()
+    once = len(compiled)  # the query and its subquery
+    compiled.clear()
+    paginator, count, statements = _count(queryset)
+
+    assert 600 < count < 1400 and paginator.count_is_estimated
+    assert len(compiled) == once
+    assert any("TABLESAMPLE SYSTEM" in sql for sql in statements)
