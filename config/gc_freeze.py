@@ -16,6 +16,11 @@ count that spaces full collections out.
 Each freeze follows a full collection, so nothing already garbage is frozen (a frozen cycle is
 never collected). It happens after requests 1, 10, 100 and 1,000 of the worker, when the
 response has been sent (`request_finished`), a few full collections early in a worker's life.
+What is still alive then and later dies in a cycle is never freed: the request being finished
+and, with gunicorn's threads, those in flight (each request is a cycle: request.user's lazy
+object refers back to the request; one task list request left ~700 such objects). That is at
+most four freezes times four threads' requests per worker, once. Health checks count as
+requests: a freeze after one of them catches less, and the next one the rest.
 """
 
 from __future__ import annotations

@@ -163,17 +163,20 @@ class Sampled:
 
 def sampled_row_estimate(
     queryset: QuerySet[Any], *, planned: Planned, want: int | None = None
-) -> Sampled:
+) -> Sampled | None:
     """The rows of `queryset` among about `want` (SAMPLE_ROWS) rows of its table's pages,
     scaled to the table (module doc). Two queries: the table's size, then the sample.
-    `planned`: the planner's (blind) estimate -- the table's size when it has no statistics
-    yet, never "sample everything" on a big table just imported -- and the SQL it planned,
-    which is counted over the sample rather than compiling the queryset again."""
+    `planned`: the SQL the planner was asked about, counted over the sample rather than
+    compiling the queryset again. None, nothing sampled, when the table has no statistics
+    (never analysed: just restored or imported): its size is unknown, so neither how much to
+    sample nor how to scale what was found (sampling everything would be the full count)."""
     want = want or SAMPLE_ROWS
     model = queryset.model
     connection = connections[queryset.db]
     table = connection.ops.quote_name(model._meta.db_table)
-    table_rows = table_row_estimate(queryset) or planned.rows
+    table_rows = table_row_estimate(queryset)
+    if table_rows is None:
+        return None
     percent = 100.0 if table_rows <= want else want * 100.0 / table_rows
     # REPEATABLE: the same pages on every view, so the count does not change on a reload.
     # The percentage is this function's own number, written into the SQL as one.
@@ -201,7 +204,7 @@ def sampled_row_estimate(
         sampled, hits = cursor.fetchone()
     if percent >= 100.0:
         return Sampled(hits, hits, sampled, exact=True)
-    rows = round(hits * max(table_rows, sampled) / sampled) if sampled else 0
+    rows = round(hits * table_rows / sampled) if sampled else 0
     return Sampled(rows, hits, sampled, exact=False)
 
 
@@ -267,11 +270,12 @@ class EstimatedCountPaginator(Paginator):
             if exact <= threshold:
                 return exact
             estimate = max(estimate, exact)  # the planner was low: at least this many
-        elif planned.blind:
+        elif planned.blind and queryset.query.combinator is None:  # (a UNION: not sampled)
             sampled = sampled_row_estimate(queryset, planned=planned)
-            if sampled.exact:
+            if sampled is not None and sampled.exact:
                 return sampled.rows
-            estimate = sampled.rows
-            self.count_is_rough = sampled.hits < MIN_SAMPLE_HITS
+            if sampled is not None:
+                estimate = sampled.rows
+                self.count_is_rough = sampled.hits < MIN_SAMPLE_HITS
         self.count_is_estimated = True
         return estimate

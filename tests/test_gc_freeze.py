@@ -65,6 +65,8 @@ def test_the_wsgi_application_installs_it() -> None:
         assert not installed()  # the test client's requests freeze nothing
     import config.wsgi
 
-    importlib.reload(config.wsgi)  # as gunicorn loads it
-    assert installed()
-    request_finished.disconnect(dispatch_uid="config.gc_freeze")
+    try:
+        importlib.reload(config.wsgi)  # as gunicorn loads it
+        assert installed()
+    finally:
+        request_finished.disconnect(dispatch_uid="config.gc_freeze")

@@ -150,7 +150,9 @@ def paginate(
             with connections[qs.db].execute_wrapper(_keep_sql(seen)):
                 rows = list(ordered[: per_page + 1])
             # Not for an unfiltered list (an admin's): pg_class gives its size cheaper.
-            wanted = cursor is None and len(rows) > per_page and seen and not is_unfiltered(qs)
+            # One statement read the rows: that one is planned (and sampled) for the count.
+            wanted = cursor is None and len(rows) > per_page and len(seen) == 1
+            wanted = wanted and not is_unfiltered(qs)
             if not wanted:
                 return rows, None
             return rows, planned_rows(*seen[0], table=spec.model._meta.db_table, using=qs.db)

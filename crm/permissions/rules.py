@@ -59,7 +59,10 @@ class _Viewer:
     """The facts about one active user that the rules read, each fetched at most once."""
 
     def __init__(self, user: User) -> None:
-        self.user = user
+        # Private: the rules read the user only through the facts below (id, role, team,
+        # links), which are what the memo in _rule keys on. A rule reading anything else of
+        # the user would be kept for other values of it.
+        self._user = user
         self.id = user.pk
         self.is_admin = user.role == User.Role.ADMIN
         self.is_manager = user.role == User.Role.MANAGER
@@ -68,21 +71,21 @@ class _Viewer:
         )
 
     def _team(self) -> tuple[Any, list[Any], bool]:
-        cached = self.user.__dict__.get(_TEAM_CACHE_ATTR)
-        if cached is not None and cached[0] == self.user.team_id:
+        cached = self._user.__dict__.get(_TEAM_CACHE_ATTR)
+        if cached is not None and cached[0] == self._user.team_id:
             return cached
-        if self.user.team_id is None:
+        if self._user.team_id is None:
             team = (None, [self.id], False)
         else:
             # Inactive members included: a departed rep's records stay with the team until
             # a manager reassigns them.
             rows = list(
-                User.objects.filter(team_id=self.user.team_id).values_list(
+                User.objects.filter(team_id=self._user.team_id).values_list(
                     "id", "team__sales_can_edit_shared"
                 )
             )
-            team = (self.user.team_id, [pk for pk, _ in rows], bool(rows and rows[0][1]))
-        self.user.__dict__[_TEAM_CACHE_ATTR] = team
+            team = (self._user.team_id, [pk for pk, _ in rows], bool(rows and rows[0][1]))
+        self._user.__dict__[_TEAM_CACHE_ATTR] = team
         return team
 
     @property
@@ -335,7 +338,10 @@ def _owner_split(v: _Viewer, model: type[Model]) -> tuple[Q, list[Any]]:
 # links): the same facts build the same Q, and Django clones a Q's querysets whenever a query
 # uses it, so one Q serves many queries. Owner rules build in microseconds: not kept.
 _MEMO_MODELS = frozenset({crm.Task, crm.Document, crm.Note, crm.TaskComment})
-_MEMO_SIZE = 128  # viewers x 4 models x 3 actions; ~110 KB each measured, so <= ~14 MB a worker
+# Measured per kept rule: a document's view rule ~275 KB (it holds the task rule), a comment's
+# ~90 KB, a task's ~40 KB, a note's ~25 KB. 128 entries: ten to forty viewers' lists, at most
+# ~35 MB a worker; beyond, the least recently used are built again (correct, just slower).
+_MEMO_SIZE = 128
 _memo: OrderedDict[tuple[Any, ...], Q] = OrderedDict()
 _memo_lock = threading.Lock()
 
@@ -354,10 +360,12 @@ def _rule(v: _Viewer, model: type[Model], action: Action) -> Q:
         built = _memo.get(key)
         if built is not None:
             _memo.move_to_end(key)
-            return built
-    built = rule(v, model, action)
-    with _memo_lock:
-        _memo[key] = built
-        while len(_memo) > _MEMO_SIZE:
-            _memo.popitem(last=False)
-    return built
+    if built is None:
+        built = rule(v, model, action)
+        with _memo_lock:
+            _memo[key] = built
+            while len(_memo) > _MEMO_SIZE:
+                _memo.popitem(last=False)
+    # A new Q around the kept one: a caller that negates or extends what it was given
+    # (Q.negate, Q.add) changes its own copy, not the rule other requests get.
+    return Q(built)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Q
 
 from accounts.models import User
 from crm import factories as f
@@ -27,24 +28,46 @@ def _sql(user: User, model, action) -> str:
     return str(permissions._filter(user, model, action).query)
 
 
+def _unkept(monkeypatch, user: User, model, action) -> str:
+    """The same rule built as if nothing were kept: what the memo must always give."""
+    with monkeypatch.context() as patch:
+        patch.setattr(rules, "_MEMO_MODELS", frozenset())
+        return _sql(_fresh(user), model, action)
+
+
 @pytest.mark.parametrize("model", KEPT, ids=lambda m: m.__name__)
 @pytest.mark.parametrize("action", ["view", "edit", "delete"])
 def test_a_kept_rule_is_the_rule_built_fresh(
-    model, action, sales_rep, teammate, manager, outsider
+    model, action, sales_rep, teammate, manager, outsider, monkeypatch
 ) -> None:
     company = f.CompanyFactory(owner=outsider)
     company.watchers.add(sales_rep)
     f.BoardFactory(owner=teammate).shared_with.add(sales_rep)
+    rules._memo.clear()
     for persona in (sales_rep, manager, teammate):
-        rules._memo.clear()
-        built = _sql(_fresh(persona), model, action)
+        first = _sql(_fresh(persona), model, action)  # built and kept
         kept = _sql(_fresh(persona), model, action)  # a later request: from the memo
-        assert kept == built
-        viewer = rules._viewer(_fresh(persona))
-        assert rules._rule(viewer, model, action) is rules._rule(viewer, model, action)
+        assert first == kept == _unkept(monkeypatch, persona, model, action)
+    viewer = rules._viewer(_fresh(sales_rep))
+    one, two = rules._rule(viewer, model, action), rules._rule(viewer, model, action)
+    assert one.children[0] is two.children[0]  # kept, not built again
 
 
-def test_every_fact_the_rules_read_makes_a_new_rule(sales_rep, teammate, outsider) -> None:
+def test_changing_the_rule_handed_out_does_not_change_the_kept_one(sales_rep) -> None:
+    viewer = rules._viewer(_fresh(sales_rep))
+    handed = rules._rule(viewer, crm.Task, "view")
+    handed.negate()
+    handed.add(Q(pk__in=[]), Q.AND)
+    again = rules._rule(rules._viewer(_fresh(sales_rep)), crm.Task, "view")
+    assert not again.negated
+    assert str(crm.Task.objects.filter(again).query) == str(
+        permissions.visible_to(_fresh(sales_rep), crm.Task).query
+    )
+
+
+def test_every_fact_the_rules_read_makes_a_new_rule(
+    sales_rep, teammate, outsider, monkeypatch
+) -> None:
     company = f.CompanyFactory(owner=outsider)
     on_company = f.TaskFactory(owner=outsider, assignee=outsider, company=company)
     teammates = f.TaskFactory(owner=teammate, assignee=teammate, shared_with_team=True)
@@ -55,6 +78,8 @@ def test_every_fact_the_rules_read_makes_a_new_rule(sales_rep, teammate, outside
 
     def seen() -> set:
         visible = permissions.visible_to(_fresh(sales_rep), crm.Task)
+        # Whatever the facts now, the kept rule is the one a build from scratch gives.
+        assert str(visible.query) == _unkept(monkeypatch, sales_rep, crm.Task, "view")
         return set(visible.values_list("pk", flat=True))
 
     assert seen() == {teammates.pk}

@@ -296,9 +296,15 @@ def test_a_task_list_counts_the_tasks_the_user_sees_not_the_table(
     settle_statistics(Task)
     settings.ESTIMATED_COUNT_THRESHOLD = 0  # no exact count: the estimate is all there is
 
-    response = _list(login(sales_rep), "task", per_page=25)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = _list(login(sales_rep), "task", per_page=25)
 
     page = response.context["page"]
+    # Counted over the page's own row SQL, its table swapped for the sample.
+    assert any('FROM (SELECT * FROM "crm_task" TABLESAMPLE' in q["sql"] for q in queries)
     assert page.next_cursor
     assert (page.count, page.count_is_estimated, page.count_is_floor) == (30, False, False)
     assert b"<strong>30</strong> tasks" in response.content

@@ -282,3 +282,37 @@ def test_a_later_page_samples_the_sql_it_planned_without_compiling_again(
     assert 600 < count < 1400 and paginator.count_is_estimated
     assert len(compiled) == once
     assert any("TABLESAMPLE SYSTEM" in sql for sql in statements)
+
+
+@pytest.mark.django_db
+def test_a_table_never_analysed_is_not_sampled(low_threshold) -> None:
+    # Its size is unknown (reltuples -1, as after a restore), so neither how much to sample
+    # nor how to scale: the planner's number stands rather than a sample of everything.
+    _add_industries(3000)
+    _analyze()
+    with connection.cursor() as cursor:  # undone with the test's transaction
+        cursor.execute("UPDATE pg_class SET reltuples = -1 WHERE oid = 'crm_industry'::regclass")
+
+    from crm.pagination import planner_row_estimate
+
+    queryset = _probed(Industry.objects.all())(position__in=EVERY_THIRD)
+    planned = planner_row_estimate(queryset)
+    assert planned.blind
+
+    paginator, count, statements = _count(queryset)
+
+    assert paginator.count_is_estimated and count == planned.rows  # the planner's number
+    assert not any("TABLESAMPLE" in sql for sql in statements)
+
+
+@pytest.mark.django_db
+def test_a_union_is_not_sampled(low_threshold) -> None:
+    _add_industries(3000)
+    _analyze()
+    probed = _probed(Industry.objects.all())
+    queryset = probed(position__in=EVERY_THIRD).union(probed(position__lt=10)).order_by("name")
+
+    paginator, count, statements = _count(queryset)
+
+    assert paginator.count_is_estimated and count > 0
+    assert not any("TABLESAMPLE" in sql for sql in statements)
