@@ -159,19 +159,28 @@ def _probed(queryset):
     return narrowed
 
 
+@pytest.fixture
+def sampled_table(low_threshold, monkeypatch) -> None:
+    """3,000 industries, analysed, and samples of about 600 rows (a fifth of the table)."""
+    monkeypatch.setattr("crm.pagination.SAMPLE_ROWS", 600)
+    _add_industries(3000)
+    _analyze()
+
+
+@pytest.fixture
+def every_third(sampled_table):
+    """The industries passing a correlated subquery test: every third (1,000)."""
+    return _probed(Industry.objects.all())(position__in=EVERY_THIRD)
+
+
 @pytest.mark.django_db
-def test_a_subquery_filter_is_counted_from_a_sample_not_the_planner_guess(
-    low_threshold, monkeypatch
-) -> None:
+def test_a_subquery_filter_is_counted_from_a_sample_not_the_planner_guess(every_third) -> None:
     # The planner counts nearly every row through a correlated subquery test: 3,000 here,
     # where 1,000 pass. The sample (about 600 rows of the table's pages) finds the third.
     # Every third row passes, so any page holds its share: the sample is of pages, and a
     # filter following the insertion order (the first 1,000) would hang on which ~4 of this
     # small table's ~20 pages were drawn.
-    monkeypatch.setattr("crm.pagination.SAMPLE_ROWS", 600)
-    _add_industries(3000)
-    _analyze()
-    queryset = _probed(Industry.objects.all())(position__in=EVERY_THIRD)
+    queryset = every_third
 
     from crm.pagination import planner_row_estimate
 
@@ -188,10 +197,7 @@ def test_a_subquery_filter_is_counted_from_a_sample_not_the_planner_guess(
 
 
 @pytest.mark.django_db
-def test_a_sample_with_too_few_matches_is_rough(low_threshold, monkeypatch) -> None:
-    monkeypatch.setattr("crm.pagination.SAMPLE_ROWS", 600)
-    _add_industries(3000)
-    _analyze()
+def test_a_sample_with_too_few_matches_is_rough(sampled_table) -> None:
 
     paginator, _, _ = _count(_probed(Industry.objects.all())(position__in=[5, 1500, 2900]))
 
@@ -236,13 +242,10 @@ def test_the_sample_replaces_only_the_top_level_table() -> None:
 
 
 @pytest.mark.django_db
-def test_a_sampled_count_reuses_the_planned_sql(low_threshold, monkeypatch) -> None:
+def test_a_sampled_count_reuses_the_planned_sql(every_third) -> None:
     from crm.pagination import planned_rows, sampled_row_estimate
 
-    monkeypatch.setattr("crm.pagination.SAMPLE_ROWS", 600)
-    _add_industries(3000)
-    _analyze()
-    queryset = _probed(Industry.objects.all())(position__in=EVERY_THIRD)
+    queryset = every_third
     sql, params = queryset.order_by("name")[:26].query.sql_with_params()
     planned = planned_rows(sql, params, table="crm_industry")
     assert planned.blind and planned.sql == sql
@@ -258,14 +261,11 @@ def test_a_sampled_count_reuses_the_planned_sql(low_threshold, monkeypatch) -> N
 
 @pytest.mark.django_db
 def test_a_later_page_samples_the_sql_it_planned_without_compiling_again(
-    low_threshold, monkeypatch
+    every_third, monkeypatch
 ) -> None:
     # No row SQL to reuse (a page after the first): planner_row_estimate compiles the count's
     # SQL once, and the sample runs that same SQL.
-    monkeypatch.setattr("crm.pagination.SAMPLE_ROWS", 600)
-    _add_industries(3000)
-    _analyze()
-    queryset = _probed(Industry.objects.all())(position__in=EVERY_THIRD)
+    queryset = every_third
     compiled = []
     original = type(queryset.query).get_compiler
 
@@ -285,30 +285,25 @@ def test_a_later_page_samples_the_sql_it_planned_without_compiling_again(
 
 
 @pytest.mark.django_db
-def test_a_table_never_analysed_is_not_sampled(low_threshold) -> None:
+def test_a_table_never_analysed_is_not_sampled(every_third) -> None:
     # Its size is unknown (reltuples -1, as after a restore), so neither how much to sample
     # nor how to scale: the planner's number stands rather than a sample of everything.
-    _add_industries(3000)
-    _analyze()
     with connection.cursor() as cursor:  # undone with the test's transaction
         cursor.execute("UPDATE pg_class SET reltuples = -1 WHERE oid = 'crm_industry'::regclass")
 
     from crm.pagination import planner_row_estimate
 
-    queryset = _probed(Industry.objects.all())(position__in=EVERY_THIRD)
-    planned = planner_row_estimate(queryset)
+    planned = planner_row_estimate(every_third)
     assert planned.blind
 
-    paginator, count, statements = _count(queryset)
+    paginator, count, statements = _count(every_third)
 
     assert paginator.count_is_estimated and count == planned.rows  # the planner's number
     assert not any("TABLESAMPLE" in sql for sql in statements)
 
 
 @pytest.mark.django_db
-def test_a_union_is_not_sampled(low_threshold) -> None:
-    _add_industries(3000)
-    _analyze()
+def test_a_union_is_not_sampled(sampled_table) -> None:
     probed = _probed(Industry.objects.all())
     queryset = probed(position__in=EVERY_THIRD).union(probed(position__lt=10)).order_by("name")
 
