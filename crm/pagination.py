@@ -52,7 +52,6 @@ from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
-from django.db.models.expressions import RawSQL
 from django.utils.functional import cached_property
 
 DEFAULT_THRESHOLD = 1_000
@@ -153,11 +152,10 @@ def _filters_by_subquery(node: dict[str, Any], table: str) -> bool:
 @dataclass(frozen=True)
 class Sampled:
     """What a sampled count found: `rows` matching rows estimated for the whole table, from
-    `hits` matches among the `sampled` rows read; `exact` when the sample was the table."""
+    `hits` matches in the sample; `exact` when the sample was the table."""
 
     rows: int
     hits: int
-    sampled: int
     exact: bool
 
 
@@ -169,7 +167,11 @@ def sampled_row_estimate(
     `planned`: the SQL the planner was asked about, counted over the sample rather than
     compiling the queryset again. None, nothing sampled, when the table has no statistics
     (never analysed: just restored or imported): its size is unknown, so neither how much to
-    sample nor how to scale what was found (sampling everything would be the full count)."""
+    sample nor how to scale what was found (sampling everything would be the full count); and
+    when the SQL is not one SELECT from the table (a UNION), which a sample cannot stand in for.
+    """
+    if queryset.query.combinator is not None:
+        return None
     want = want or SAMPLE_ROWS
     model = queryset.model
     connection = connections[queryset.db]
@@ -184,18 +186,11 @@ def sampled_row_estimate(
     try:
         sql, params = _read_sql(queryset, planned)
     except EmptyResultSet:
-        return Sampled(0, 0, 0, exact=True)
+        return Sampled(0, 0, exact=True)
     from_sample = f"FROM (SELECT * FROM {table} {sample}) {table}"  # noqa: S608
     hits_sql = _swap_top_from(sql, f"FROM {table}", from_sample)
-    if hits_sql is None:  # not the SQL shape expected: filter by the sample's keys instead
-        keys = f"SELECT {connection.ops.quote_name(model._meta.pk.column)} FROM {table} {sample}"  # noqa: S608
-        sql, params = (
-            queryset.order_by()
-            .filter(pk__in=RawSQL(keys, ()))  # noqa: S611 -- names from _meta, no input
-            .values("pk")
-            .query.sql_with_params()
-        )
-        hits_sql = sql
+    if hits_sql is None:  # not the one-table SELECT Django writes for a list: not sampled
+        return None
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT (SELECT count(*) FROM {table} {sample}), (SELECT count(*) FROM ({hits_sql}) h)",  # noqa: S608,E501
@@ -203,9 +198,8 @@ def sampled_row_estimate(
         )
         sampled, hits = cursor.fetchone()
     if percent >= 100.0:
-        return Sampled(hits, hits, sampled, exact=True)
-    rows = round(hits * table_rows / sampled) if sampled else 0
-    return Sampled(rows, hits, sampled, exact=False)
+        return Sampled(hits, hits, exact=True)
+    return Sampled(round(hits * table_rows / sampled) if sampled else 0, hits, exact=False)
 
 
 def _read_sql(queryset: QuerySet[Any], planned: Planned) -> tuple[str, Any]:
@@ -270,7 +264,7 @@ class EstimatedCountPaginator(Paginator):
             if exact <= threshold:
                 return exact
             estimate = max(estimate, exact)  # the planner was low: at least this many
-        elif planned.blind and queryset.query.combinator is None:  # (a UNION: not sampled)
+        elif planned.blind:
             sampled = sampled_row_estimate(queryset, planned=planned)
             if sampled is not None and sampled.exact:
                 return sampled.rows
