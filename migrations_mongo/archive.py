@@ -48,13 +48,13 @@ from typing import IO, Any, BinaryIO
 from urllib.parse import quote
 
 import bson
-from bson.errors import BSONError
 
 from .archive_prelude import MB, ROOM, check_room, choose_database, is_copied
 from .crc64 import MASK, Crc64
 from .mapping import SECRET_COLLECTIONS
 from .sources import (
     CODEC,
+    DECODE_ERRORS,
     READ_ERRORS,
     BadDocument,
     DumpSource,
@@ -199,7 +199,7 @@ class _Stream:
     def decode(self, data: bytes, start: int, expected: str) -> dict[str, Any]:
         try:
             return bson.decode(data, CODEC)
-        except (BSONError, ValueError, OverflowError) as error:
+        except DECODE_ERRORS as error:
             raise self.error(start, expected, f"bytes that are not BSON ({error})") from error
 
 

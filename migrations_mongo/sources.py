@@ -39,9 +39,12 @@ _GZIP_MAGIC = b"\x1f\x8b\x08"
 # A plain BSON file starts so too when its first document is exactly 559,903 bytes long
 # (0x00088b1f, whose last byte, 0, reads as gzip's flags): open_maybe_gzip tells them apart.
 _GZIP_OR_BSON = _GZIP_MAGIC + b"\x00"
+_GZIP_LIKE_LENGTH = 559_903  # those four bytes as a document's length (little-endian)
 # What reading a file can raise besides BSON's own errors: an I/O error or a damaged gzip header
 # or checksum (gzip.BadGzipFile is an OSError), a cut gzip (EOFError), damaged deflate data.
 READ_ERRORS = (OSError, EOFError, zlib.error)
+# What decoding bytes that are not BSON can raise.
+DECODE_ERRORS = (BSONError, ValueError, OverflowError)
 
 
 class SourceError(Exception):
@@ -165,7 +168,7 @@ class DumpSource:
                 continue  # already imported: skipped without decoding
             try:
                 yield bson.decode(data, CODEC)
-            except (BSONError, ValueError, OverflowError) as error:
+            except DECODE_ERRORS as error:
                 raise SourceError(
                     f"{path}: document {index + 1} is not valid BSON ({error})"
                 ) from error
@@ -195,27 +198,26 @@ def open_maybe_gzip(path: Path) -> tuple[BinaryIO, bool]:
     with path.open("rb") as probe:
         head = probe.read(4)
         gzipped = head[:3] == _GZIP_MAGIC
-        if head == _GZIP_OR_BSON and _starts_with_a_document(probe, head):
+        if head == _GZIP_OR_BSON and _starts_with_a_document(probe):
             gzipped = False
     if gzipped:
         return gzip.open(path, "rb"), True
     return path.open("rb", buffering=1 << 20), False
 
 
-def _starts_with_a_document(probe: BinaryIO, head: bytes) -> bool:
-    """Whether the file starts with a whole BSON document of the length its first 4 bytes
-    (`head`) read as. A gzip's bytes are not one: Go's gzip writer (mongodump's) leaves the
-    mtime at 0, which as BSON ends the document at its fifth byte, and any other gzip would
-    need a NUL where the document ends (the one byte read before decoding) and valid BSON
-    elements all the way to it."""
-    (length,) = _LENGTH.unpack(head)
-    probe.seek(length - 1)
+def _starts_with_a_document(probe: BinaryIO) -> bool:
+    """Whether the file, which starts with _GZIP_OR_BSON, starts with a whole BSON document of
+    the length those bytes read as (_GZIP_LIKE_LENGTH). A gzip's bytes are not one: Go's gzip
+    writer (mongodump's) leaves the mtime at 0, which as BSON ends the document at its fifth
+    byte, and any other gzip would need a NUL where the document ends (the one byte read
+    before decoding) and valid BSON elements all the way to it."""
+    probe.seek(_GZIP_LIKE_LENGTH - 1)
     if probe.read(1) != b"\x00":
         return False
     probe.seek(0)
     try:
-        bson.decode(probe.read(length), CODEC)
-    except (BSONError, ValueError, OverflowError):
+        bson.decode(probe.read(_GZIP_LIKE_LENGTH), CODEC)
+    except DECODE_ERRORS:
         return False
     return True
 
