@@ -35,6 +35,10 @@ estimated from fewer independent draws, about 20 to 30 pages of a real table, so
 Fewer than MIN_SAMPLE_HITS rows in the sample make too rough a number to print:
 `count_is_floor` then tells the page to say "more than" the rows it has.
 
+A caller that knows the planner is blind before asking it (a list page whose visibility rule
+probes each row: crm.permissions.probes_rows) hands over Planned(None, blind=True): the count
+samples straight away, and asks the planner only when the sample is too small to scale.
+
 Estimates are approximate: the last page number may be a little off. `count_is_estimated` tells
 a template to say "about N". Reused by the admin (`paginator = EstimatedCountPaginator`) and the
 app's list pages.
@@ -100,7 +104,9 @@ def table_row_estimate(queryset: QuerySet[Any]) -> int | None:
 class Planned:
     """The planner's row estimate for a query, and whether it could see what it estimated."""
 
-    rows: int
+    # None: the planner was not asked, because the caller knows it is blind here (a list whose
+    # visibility rule probes each row, crm.permissions.probes_rows); the count samples first.
+    rows: int | None
     # The listed table is filtered by a correlated subquery: the planner's guess of how many
     # rows pass it is a constant, not an estimate (module doc).
     blind: bool = False
@@ -243,7 +249,8 @@ class EstimatedCountPaginator(Paginator):
     count_is_rough = False
 
     def __init__(self, *args: Any, planned: Planned | None = None, **kwargs: Any) -> None:
-        """`planned`: the planner's estimate when the caller already has it (planned_rows)."""
+        """`planned`: the planner's estimate when the caller already has it (planned_rows),
+        or Planned(None, blind=True, ...) when the caller knows the planner is blind."""
         super().__init__(*args, **kwargs)
         self.planned = planned
 
@@ -252,11 +259,23 @@ class EstimatedCountPaginator(Paginator):
         queryset = self.object_list
         if not isinstance(queryset, QuerySet):
             return super().count
-        planned = None
+        planned, sampled, tried = self.planned, None, False
         if is_unfiltered(queryset):
             table_rows = table_row_estimate(queryset)
             planned = None if table_rows is None else Planned(table_rows)
-        planned = planned or self.planned or planner_row_estimate(queryset)
+        elif planned is not None and planned.rows is None:
+            # Known to be blind: asking the planner first would only hear "all of them" (and
+            # cost a planning of the page's SQL, 7 ms for the task list at 1M contacts). It
+            # is asked only when the sample is too small to scale, to tell a few rows, counted
+            # exactly, from "more than" the page shows.
+            sampled, tried = sampled_row_estimate(queryset, planned=planned), True
+            if sampled is not None and (sampled.exact or sampled.hits >= MIN_SAMPLE_HITS):
+                self.count_is_estimated = not sampled.exact
+                return sampled.rows
+            # The queryset, not the page's SQL: that one was read under planner settings
+            # (join order) this paginator does not know. Rare: a filter few rows pass.
+            planned = None
+        planned = planned or planner_row_estimate(queryset)
         estimate = planned.rows
         threshold = getattr(settings, "ESTIMATED_COUNT_THRESHOLD", DEFAULT_THRESHOLD)
         if estimate < threshold:
@@ -265,7 +284,8 @@ class EstimatedCountPaginator(Paginator):
                 return exact
             estimate = max(estimate, exact)  # the planner was low: at least this many
         elif planned.blind:
-            sampled = sampled_row_estimate(queryset, planned=planned)
+            if not tried:
+                sampled = sampled_row_estimate(queryset, planned=planned)
             if sampled is not None and sampled.exact:
                 return sampled.rows
             if sampled is not None:

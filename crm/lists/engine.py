@@ -24,7 +24,7 @@ from crm.forms.lists import DEFAULT_PER_PAGE, ListFilterForm
 from crm.lists import keyset
 from crm.lists.filters import FilterContext, SearchFilter
 from crm.lists.spec import ListSpec
-from crm.pagination import EstimatedCountPaginator, is_unfiltered, planned_rows
+from crm.pagination import EstimatedCountPaginator, Planned, is_unfiltered, planned_rows
 
 # Lists joining this many relations for their columns read under a fixed join order (paginate).
 FIXED_JOIN_ORDER_FROM = 5
@@ -119,11 +119,13 @@ def paginate(
     before: str | None = None,
     annotations: dict[str, Any] | None = None,
     guarded: bool = False,
+    user: Any = None,
 ) -> ListPage:
     """One keyset page of the filtered queryset `qs`: the rows, then the estimate or a small
     count unless the rows are all there is (a first page without a next one), whatever the
     page number. `guarded`: a filter PostgreSQL may misjudge (a text search) narrows `qs`,
-    so the rows are read by crm.fence.first_rows, which cannot run away."""
+    so the rows are read by crm.fence.first_rows, which cannot run away. `user`: the viewer
+    `qs` is visible to, whose visibility rule decides how the rows are counted."""
     rows_qs = qs.select_related(*spec.select_related)
     if spec.only:
         rows_qs = rows_qs.only(*spec.only)
@@ -135,11 +137,15 @@ def paginate(
     # task list's eight of them PostgreSQL spent 14-20 ms of each page (against 3 ms executing
     # it) searching join orders. join_collapse_limit = 1 keeps the order written.
     fixed_joins = len(spec.select_related) >= FIXED_JOIN_ORDER_FROM
+    # A visibility rule that probes each row (tasks, documents): the count samples the rows'
+    # SQL without planning it first (crm.pagination, EstimatedCountPaginator.count).
+    blind = permissions.probes_rows(user, spec.model) if user is not None else False
 
-    def read(reverse: bool, cursor: keyset.Cursor | None) -> tuple[list[Model], int | None]:
+    def read(reverse: bool, cursor: keyset.Cursor | None) -> tuple[list[Model], Planned | None]:
         """The rows, and on a first page with more rows than it shows, the planner's estimate
         of them all, from the SQL the rows were read with (EXPLAINed under the same planner
-        settings, rather than compiling the filtered queryset again for it)."""
+        settings, rather than compiling the filtered queryset again for it); for a blind
+        list, that SQL unplanned, for the count to sample."""
         head = keyset.after(order, cursor, reverse=reverse) if cursor is not None else None
         ordered = rows_qs.filter(head) if head is not None else rows_qs
         ordered = ordered.order_by(*order.order_by(reverse=reverse))
@@ -154,7 +160,9 @@ def paginate(
             wanted = cursor is None and len(rows) > per_page and len(seen) == 1
             wanted = wanted and not is_unfiltered(qs)
             if not wanted:
-                return rows, None
+                return rows, Planned(None, blind=True) if blind else None
+            if blind:
+                return rows, Planned(None, blind=True, sql=seen[0][0], params=seen[0][1])
             return rows, planned_rows(*seen[0], table=spec.model._meta.db_table, using=qs.db)
 
     if cursor_before is not None:
@@ -224,4 +232,5 @@ def run(
         before=before,
         annotations=annotations,
         guarded=searched,
+        user=ctx.user,
     )

@@ -42,6 +42,7 @@ from crm.permissions.rules import (
     _RULES,
     DELETE,
     EDIT,
+    PROBED_MODELS,
     VIEW,
     Action,
     M,
@@ -67,6 +68,7 @@ __all__ = [
     "get_object_for_user_or_404",
     "governs",
     "if_visible",
+    "probes_rows",
     "reassign_targets",
     "tasks_assigned_to",
     "tasks_owned_by",
@@ -116,6 +118,14 @@ def visible_condition(user: Any, model: type[Model]) -> Q | None:
     if v.is_admin:
         return None
     return _rule(v, model._meta.concrete_model, VIEW)
+
+
+def probes_rows(user: Any, model: type[Model]) -> bool:
+    """Whether visible_to(user, model) tests each row by a correlated subquery, which the
+    planner cannot estimate (crm.pagination counts such a list by sampling, without asking
+    it). False for an admin, who sees every row, and for an inactive user, who sees none."""
+    v = _viewer(user)
+    return v is not None and not v.is_admin and model._meta.concrete_model in PROBED_MODELS
 
 
 def editable_by(user: Any, model_or_qs: type[M] | QuerySet[M]) -> QuerySet[M]:

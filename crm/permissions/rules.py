@@ -331,13 +331,17 @@ def _owner_split(v: _Viewer, model: type[Model]) -> tuple[Q, list[Any]]:
     raise ImproperlyConfigured(f"{model.__name__} is not visible by owner and sharing alone.")
 
 
+# The rules that test each row by a correlated subquery (_probed: may the viewer see the record
+# the row hangs off?) for every viewer but an admin. PostgreSQL's planner cannot estimate such
+# a test, so a list of these counts by sampling (crm.pagination) without asking it first.
+PROBED_MODELS = frozenset({crm.Task, crm.Document, crm.Note, crm.TaskComment})
 # The rules whose Q costs real Python to build: each parent probe is a queryset, filtered (and
 # so resolved) when built. A document's view rule holds 20 of them, 16 ms per build at 1M
 # contacts, on every task or document list and panel. They are kept across requests, keyed by
 # the viewer's facts() (read fresh on every request, one query each for the team and the
 # links): the same facts build the same Q, and Django clones a Q's querysets whenever a query
 # uses it, so one Q serves many queries. Owner rules build in microseconds: not kept.
-_MEMO_MODELS = frozenset({crm.Task, crm.Document, crm.Note, crm.TaskComment})
+_MEMO_MODELS = PROBED_MODELS
 # Measured per kept rule: a document's view rule ~275 KB (it holds the task rule), a comment's
 # ~90 KB, a task's ~40 KB, a note's ~25 KB. 128 entries: ten to forty viewers' lists, at most
 # ~35 MB a worker; beyond, the least recently used are built again (correct, just slower).

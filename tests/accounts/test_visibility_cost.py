@@ -110,3 +110,37 @@ def test_rows_visible_through_a_parent_probe_it_row_by_row(
         # Only a board's sections (a handful of rows) may stay a hashed SubPlan.
         assert first.count("hashed SubPlan") == (1 if model is crm.Task else 0), plan
         assert model.objects.visible_to(user).count() == 1
+
+
+# --- what the planner can see ---------------------------------------------------------------
+
+LISTED = (
+    crm.Company,
+    crm.Contact,
+    crm.Lead,
+    crm.Deal,
+    crm.Contract,
+    crm.Task,
+    crm.Document,
+    crm.Note,
+    crm.TaskComment,
+)
+
+
+@pytest.mark.parametrize("model", LISTED, ids=lambda m: m.__name__)
+def test_probes_rows_says_when_the_planner_is_blind_to_the_rule(
+    model, sales_rep, teammate, manager, admin_user
+) -> None:
+    # crm.lists.engine counts a list by sampling, without asking the planner first, when
+    # probes_rows says the rule tests each row by a subquery: it must say so exactly when
+    # the plan filters the listed table by a SubPlan (crm.pagination._filters_by_subquery).
+    from crm.pagination import planner_row_estimate
+
+    f.CompanyFactory(owner=teammate, shared_with_team=True).watchers.add(sales_rep)
+    f.BoardFactory(owner=teammate).shared_with.add(sales_rep)
+    for persona in (sales_rep, manager, admin_user):
+        planned = planner_row_estimate(permissions.visible_to(persona, model))
+        assert planned.blind == permissions.probes_rows(persona, model), persona
+    assert permissions.probes_rows(sales_rep, crm.Task)  # not vacuous
+    inactive = User.objects.create_user(email="gone@example.com", password="x", is_active=False)
+    assert not permissions.probes_rows(inactive, crm.Task)  # sees nothing, probes nothing

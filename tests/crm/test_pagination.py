@@ -311,3 +311,60 @@ def test_a_union_is_not_sampled(sampled_table) -> None:
 
     assert paginator.count_is_estimated and count > 0
     assert not any("TABLESAMPLE" in sql for sql in statements)
+
+
+# --- Known to be blind: the caller says so (crm.permissions.probes_rows) --------------------
+
+
+def _count_blind(queryset, *, sql: bool = True):
+    """Counted as a list page whose visibility rule probes each row counts: the page's own
+    SQL handed over unplanned (crm.lists.engine.paginate)."""
+    from crm.pagination import Planned
+
+    if sql:
+        row_sql, params = queryset.order_by("name")[:26].query.sql_with_params()
+        planned = Planned(None, blind=True, sql=row_sql, params=params)
+    else:
+        planned = Planned(None, blind=True)
+    paginator = EstimatedCountPaginator(queryset, 25, planned=planned)
+    with CaptureQueriesContext(connection) as ctx:
+        count = paginator.count
+    return paginator, count, [q["sql"] for q in ctx.captured_queries]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sql", [True, False], ids=["first page", "later page"])
+def test_a_list_known_to_be_blind_is_sampled_without_asking_the_planner(every_third, sql) -> None:
+    paginator, count, statements = _count_blind(every_third, sql=sql)
+
+    assert 600 < count < 1400
+    assert paginator.count_is_estimated and not paginator.count_is_rough
+    assert any("TABLESAMPLE SYSTEM" in s for s in statements)
+    assert not any(s.startswith("EXPLAIN") for s in statements)
+    # The same number as asking the planner first, which then samples the same pages.
+    assert count == _count(every_third)[1]
+
+
+@pytest.mark.django_db
+def test_a_known_blind_sample_too_small_to_scale_asks_the_planner(sampled_table) -> None:
+    # Three matches in 3,000 rows: the sample holds too few to scale. The planner, asked
+    # next, is blind too ("nearly all of them"): the page says "more than" what it shows.
+    queryset = _probed(Industry.objects.all())(position__in=[5, 1500, 2900])
+
+    paginator, _, statements = _count_blind(queryset)
+
+    assert paginator.count_is_estimated and paginator.count_is_rough
+    assert sum("TABLESAMPLE SYSTEM" in s for s in statements) == 1  # sampled once, not twice
+    assert any(s.startswith("EXPLAIN") for s in statements)
+
+
+@pytest.mark.django_db
+def test_a_known_blind_list_the_planner_sees_as_small_is_counted_exactly(sampled_table) -> None:
+    # A column filter few rows pass, beside the subquery test: too few matches in the
+    # sample, and the planner (asked next) expects fewer than the threshold: counted.
+    queryset = _probed(Industry.objects.filter(position__lt=40))(position__gte=0)
+
+    paginator, count, statements = _count_blind(queryset)
+
+    assert count == 40 and not paginator.count_is_estimated
+    assert any(s.startswith("EXPLAIN") for s in statements)
