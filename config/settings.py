@@ -123,7 +123,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Shared by every gunicorn worker, because allauth's rate limits count in it: the database
 # (table created by migration accounts/0003) unless CACHE_URL=redis://... says otherwise.
-CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://minicrm_cache")}
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="dbcache://minicrm_cache"),
+    # Per worker process, never shared: numbers that are estimates anyway and cost a query to
+    # make (crm.pagination keeps list count estimates here for a minute).
+    "worker": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "minicrm-worker",
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
+}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -46,12 +46,14 @@ app's list pages.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
@@ -65,6 +67,25 @@ DEFAULT_THRESHOLD = 1_000
 SAMPLE_ROWS = 1_000
 # Fewer matches in the sample than this and its scaled count is off by more than ~30%.
 MIN_SAMPLE_HITS = 10
+
+# How long a worker keeps an estimate (the planner's, or a sample's) for the same SQL: a
+# list's "about 61,000" does not need asking again on every view, and asking costs 2-3 ms
+# (the plan of a contact list) to 10-14 ms (the sample of a task or document list) at 1M
+# contacts. Exact counts are never kept: they run every time.
+ESTIMATE_SECONDS = 60
+
+
+def _kept(kind: str, sql: str, params: Any, using: str) -> tuple[str, Any]:
+    """The key an estimate of `sql` is kept under (the SQL holds the viewer's visibility rule:
+    viewers with the same rule share it), and what is kept, or None."""
+    digest = hashlib.blake2b(f"{using}\0{sql}\0{params!r}".encode(), digest_size=16)
+    key = f"count:{kind}:{digest.hexdigest()}"
+    return key, caches["worker"].get(key)
+
+
+def _keep(key: str, value: Any) -> None:
+    caches["worker"].set(key, value, ESTIMATE_SECONDS)
+
 
 # reltuples / relpages is the row density the last ANALYZE or VACUUM saw; multiplied by the
 # table's current page count it follows inserts made since (the planner's own formula).
@@ -130,7 +151,11 @@ def planned_rows(sql: str, params: Any, *, table: str, using: str = "default") -
     a LIMIT at its top: the estimate of the first plan node under it. A list page passes the
     SQL it has just read its rows with (crm.lists.engine), which gives the estimate of
     planner_row_estimate(its queryset) -- the same numbers, checked on every list at 1M rows
-    -- without compiling that queryset again (5 ms of Python for the document list's rules)."""
+    -- without compiling that queryset again (5 ms of Python for the document list's rules).
+    Kept for ESTIMATE_SECONDS."""
+    key, kept = _kept("plan", sql, params, using)
+    if kept is not None:
+        return kept
     with connections[using].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
@@ -140,7 +165,9 @@ def planned_rows(sql: str, params: Any, *, table: str, using: str = "default") -
     while node["Node Type"] == "Limit" and node.get("Plans"):
         node = node["Plans"][0]
     blind = _filters_by_subquery(node, table)
-    return Planned(int(node["Plan Rows"]), blind, *((sql, params) if blind else (None, None)))
+    planned = Planned(int(node["Plan Rows"]), blind, *((sql, params) if blind else (None, None)))
+    _keep(key, planned)
+    return planned
 
 
 def _filters_by_subquery(node: dict[str, Any], table: str) -> bool:
@@ -175,6 +202,7 @@ def sampled_row_estimate(
     (never analysed: just restored or imported): its size is unknown, so neither how much to
     sample nor how to scale what was found (sampling everything would be the full count); and
     when the SQL is not one SELECT from the table (a UNION), which a sample cannot stand in for.
+    An estimate is kept for ESTIMATE_SECONDS; a sample of the whole table is a count, never kept.
     """
     if queryset.query.combinator is not None:
         return None
@@ -182,6 +210,13 @@ def sampled_row_estimate(
     model = queryset.model
     connection = connections[queryset.db]
     table = connection.ops.quote_name(model._meta.db_table)
+    try:
+        sql, params = _read_sql(queryset, planned)
+    except EmptyResultSet:
+        return Sampled(0, 0, exact=True)
+    key, kept = _kept(f"sample{want}", sql, params, queryset.db)
+    if kept is not None:
+        return kept
     table_rows = table_row_estimate(queryset)
     if table_rows is None:
         return None
@@ -189,10 +224,6 @@ def sampled_row_estimate(
     # REPEATABLE: the same pages on every view, so the count does not change on a reload.
     # The percentage is this function's own number, written into the SQL as one.
     sample = f"TABLESAMPLE SYSTEM ({percent:.6f}) REPEATABLE (0)"
-    try:
-        sql, params = _read_sql(queryset, planned)
-    except EmptyResultSet:
-        return Sampled(0, 0, exact=True)
     from_sample = f"FROM (SELECT * FROM {table} {sample}) {table}"  # noqa: S608
     hits_sql = _swap_top_from(sql, f"FROM {table}", from_sample)
     if hits_sql is None:  # not the one-table SELECT Django writes for a list: not sampled
@@ -204,8 +235,10 @@ def sampled_row_estimate(
         )
         sampled, hits = cursor.fetchone()
     if percent >= 100.0:
-        return Sampled(hits, hits, exact=True)
-    return Sampled(round(hits * table_rows / sampled) if sampled else 0, hits, exact=False)
+        return Sampled(hits, hits, exact=True)  # a count, not an estimate: never kept
+    estimate = Sampled(round(hits * table_rows / sampled) if sampled else 0, hits, exact=False)
+    _keep(key, estimate)
+    return estimate
 
 
 def _read_sql(queryset: QuerySet[Any], planned: Planned) -> tuple[str, Any]:

@@ -124,6 +124,15 @@ def fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_worker_cache() -> None:
+    # What a worker keeps for a minute (count estimates, crm.pagination) is keyed by SQL,
+    # which repeats from test to test over different rows.
+    from django.core.cache import caches
+
+    caches["worker"].clear()
+
+
 @pytest.fixture
 def settle_statistics(db: None):
     """ANALYZE a model's table, this test's uncommitted rows counted.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -368,3 +370,61 @@ def test_a_known_blind_list_the_planner_sees_as_small_is_counted_exactly(sampled
 
     assert count == 40 and not paginator.count_is_estimated
     assert any(s.startswith("EXPLAIN") for s in statements)
+
+
+# --- Estimates kept for a minute ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_estimate_is_kept_for_a_minute_and_then_asked_again(low_threshold, monkeypatch) -> None:
+    _add_industries(1000)
+    _analyze()
+    queryset = Industry.objects.filter(position__gte=100)
+
+    first, count, statements = _count(queryset)
+    assert first.count_is_estimated and any(s.startswith("EXPLAIN") for s in statements)
+
+    kept, again, statements = _count(queryset)
+    assert again == count and kept.count_is_estimated
+    assert statements == []  # nothing asked
+
+    # Another filter is another estimate.
+    _, _, statements = _count(Industry.objects.filter(position__gte=200))
+    assert any(s.startswith("EXPLAIN") for s in statements)
+
+    # Once the time kept is over, the planner is asked again (a tenth of a second here).
+    monkeypatch.setattr("crm.pagination.ESTIMATE_SECONDS", 0.1)
+    _count(Industry.objects.filter(position__gte=300))
+    _, _, statements = _count(Industry.objects.filter(position__gte=300))
+    assert statements == []
+    time.sleep(0.2)
+    _, _, statements = _count(Industry.objects.filter(position__gte=300))
+    assert any(s.startswith("EXPLAIN") for s in statements)
+
+
+@pytest.mark.django_db
+def test_a_sampled_estimate_is_kept_but_an_exact_count_never(every_third) -> None:
+    sampled, count, statements = _count(every_third)
+    assert sampled.count_is_estimated and any("TABLESAMPLE" in s for s in statements)
+    again, _, statements = _count(every_third)
+    assert again.count == count and not any("TABLESAMPLE" in s for s in statements)
+
+    # Below the threshold the count is exact, and runs on every view: a row added since shows.
+    few = Industry.objects.filter(position__lt=40)
+    assert _count(few)[1] == 40
+    Industry.objects.create(name="Added since", position=7)
+    _, recount, statements = _count(few)
+    assert recount == 41 and _counted(statements)
+
+
+@pytest.mark.django_db
+def test_a_sample_of_the_whole_table_is_counted_on_every_view(low_threshold) -> None:
+    _add_industries(400)
+    _analyze()
+    probed = _probed(Industry.objects.all())(position__lt=130)
+    assert _count(probed)[1] == 130
+    Industry.objects.create(name="Added since", position=7)
+
+    _, count, statements = _count(_probed(Industry.objects.all())(position__lt=130))
+
+    assert count == 131 and any("TABLESAMPLE" in s for s in statements)
