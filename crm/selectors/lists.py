@@ -44,8 +44,9 @@ def record_list(*, user: Any, spec: ListSpec, params: QueryDict) -> RecordList:
     query for the whole page, so each row can show an enabled or disabled checkbox).
 
     A bounded number of queries whatever the page size: filter options and custom field
-    definitions once, the count estimate, the rows with their relations joined (and, for
-    each related record a column names, whether the user may see it), the editable ids.
+    definitions once, the count estimate, the rows with their relations joined, for each
+    model of related record the columns name which of the page's the user may see, the
+    editable ids.
     """
     ctx = FilterContext(user)
     form = ListFilterForm(spec=spec, ctx=ctx, data=params)
@@ -57,7 +58,7 @@ def record_list(*, user: Any, spec: ListSpec, params: QueryDict) -> RecordList:
         ctx,
         after=params.get("after"),
         before=params.get("before"),
-        # Related records the user may not see are not named (crm/templatetags/crm_lists.py).
-        annotations=engine.visibility_annotations(spec, user),
     )
+    # Related records the user may not see are not named (crm/templatetags/crm_lists.py).
+    engine.label_hidden_relations(spec, user, page.rows)
     return RecordList(form=form, page=page, editable_ids=permissions.editable_ids(user, page.rows))

@@ -16,7 +16,7 @@ from accounts.models import User
 from audit.selectors import HIDDEN_RECORD, record_history
 from crm import factories as f
 from crm import permissions
-from crm.models import Company, Contact, Deal, Pipeline, Stage
+from crm.models import Company, Contact, Deal, Pipeline, Section, Stage
 from crm.selectors.timeline import record_timeline
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +77,31 @@ def test_visible_ids_keeps_only_the_ids_the_user_may_see(
         }
     assert permissions.visible_ids(sales_rep, Company, []) == set()
     assert permissions.governs(Company) and not permissions.governs(Stage)
+
+
+def test_visible_ids_each_answers_every_model_in_one_query(
+    world: World,
+    sales_rep: User,
+    outsider: User,
+    admin_user: User,
+    django_assert_max_num_queries: Any,
+) -> None:
+    secret_deal = f.DealFactory(owner=outsider, company=None)
+    secret_board = f.BoardFactory(owner=outsider)
+    wanted = [
+        (Company, [world.hidden.pk, world.shown.pk, None]),
+        (Deal, [world.deal.pk, secret_deal.pk]),
+        (Contact, []),
+        (Section, [f.SectionFactory(board=secret_board).pk]),
+        (Stage, [world.deal.stage_id]),  # not governed: every key
+    ]
+    expected = [permissions.visible_ids(sales_rep, model, ids) for model, ids in wanted]
+    assert expected[0] == {world.shown.pk} and expected[1] == {world.deal.pk}
+    with django_assert_max_num_queries(1):  # the rule's facts are read above already
+        assert permissions.visible_ids_each(sales_rep, wanted) == expected
+    with django_assert_max_num_queries(0):
+        every = permissions.visible_ids_each(admin_user, wanted)
+    assert every == [{pk for pk in ids if pk} for _, ids in wanted]
 
 
 # --- lists --------------------------------------------------------------------------------
