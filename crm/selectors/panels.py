@@ -149,10 +149,10 @@ def _first_visible(
         return first[0], list(first[1]), count[0], list(count[1])
     query = queryset.query
     order = query.order_by or (queryset.model._meta.ordering if query.default_ordering else ())
-    fence = Fence(queryset)
-    first_sql, first_params = fence.around(rule.order_by(*order).values("pk")[:shown])
-    any_sql, any_params = fence.around(rule.order_by().values("pk")[:COUNT_CAP])
-    return first_sql, first_params, any_sql, any_params
+    # One compilation for both: the keys in the panel's order, cut at two lengths (the count's
+    # order costs nothing, see above). Compiled twice, it was ~0.5 ms of each panel.
+    sql, params = Fence(queryset).around(rule.order_by(*order).values("pk"))
+    return f"{sql} LIMIT {int(shown)}", params, f"{sql} LIMIT {COUNT_CAP}", list(params)
 
 
 # The row builders fill everything but `url` and `pk`, which _panel sets; _COLUMNS says what
