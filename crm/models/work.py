@@ -190,11 +190,14 @@ class Task(HasDetailPage, CustomizableRecord):
                 condition=models.Q(assignee__isnull=True, status="done"),
                 name="task_owner_unassigned_done_idx",
             ),
-            # Related panels on company / contact / lead / deal pages.
-            models.Index(fields=["company", "status"], name="task_company_idx"),
-            models.Index(fields=["contact", "status"], name="task_contact_idx"),
-            models.Index(fields=["lead", "status"], name="task_lead_idx"),
-            models.Index(fields=["deal", "status"], name="task_deal_idx"),
+            # A company / contact / lead / deal's tasks: its panel (the keys, counted and
+            # sorted) and its timeline, newest created first, LIMIT 21. Without the date the
+            # timeline walked the whole table's created_at index testing each task's parent:
+            # 3.7 ms for the company with 2,000 of the 300,000 tasks.
+            models.Index(F("company"), F("created_at").desc(), name="task_company_created_idx"),
+            models.Index(F("contact"), F("created_at").desc(), name="task_contact_created_idx"),
+            models.Index(F("lead"), F("created_at").desc(), name="task_lead_created_idx"),
+            models.Index(F("deal"), F("created_at").desc(), name="task_deal_created_idx"),
             # A board section's cards in order.
             models.Index(fields=["section", "position"], name="task_section_pos_idx"),
             GinIndex(fields=["tags"], name="task_tags_gin"),
