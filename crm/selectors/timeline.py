@@ -2,10 +2,11 @@
 
 One list, newest first. Each source is read with its own index and cut at `limit + 1` rows
 (notes by `note_<parent>_idx`, tasks by `task_<parent>_created_idx` -- the done ones sorted
-from the record's tasks --, history by the audit record index), the three are merged in Python and the page is the newest `limit` items. A page is
-thus a fixed number of queries whatever the record's age. The next page starts strictly before
-the last item shown (a time cursor, `before`); items sharing that exact microsecond with the
-last one shown could fall between two pages, which a human timeline can live with.
+from the record's tasks --, history by the audit record index), the three are merged in
+Python and the page is the newest `limit` items. A page is thus a fixed number of queries
+whatever the record's age. The next page starts strictly before the last item shown (a time
+cursor, `before`); items sharing that exact microsecond with the last one shown could fall
+between two pages, which a human timeline can live with.
 """
 
 from __future__ import annotations
