@@ -90,12 +90,13 @@ def _keep(key: str, value: Any) -> None:
 # reltuples / relpages is the row density the last ANALYZE or VACUUM saw; multiplied by the
 # table's current page count it follows inserts made since (the planner's own formula).
 # NULL when the table was never analysed (-1) or had no pages then (density unknown).
-TABLE_ESTIMATE_SQL = """
-SELECT CASE WHEN c.reltuples < 0 OR c.relpages = 0 THEN NULL
+_ESTIMATE = """CASE WHEN c.reltuples < 0 OR c.relpages = 0 THEN NULL
        ELSE c.reltuples / c.relpages
-            * (pg_relation_size(c.oid) / current_setting('block_size')::int) END
-FROM pg_class c WHERE c.oid = to_regclass(%s)
-"""
+            * (pg_relation_size(c.oid) / current_setting('block_size')::int) END"""
+TABLE_ESTIMATE_SQL = f"SELECT {_ESTIMATE} FROM pg_class c WHERE c.oid = to_regclass(%s)"  # noqa: S608
+TABLES_ESTIMATE_SQL = (
+    f"SELECT c.relname, {_ESTIMATE} FROM pg_class c WHERE c.oid = ANY(%s::regclass[])"  # noqa: S608
+)
 
 
 def is_unfiltered(queryset: QuerySet[Any]) -> bool:
@@ -119,6 +120,16 @@ def table_row_estimate(queryset: QuerySet[Any]) -> int | None:
         cursor.execute(TABLE_ESTIMATE_SQL, [table])
         row = cursor.fetchone()
     return None if row is None or row[0] is None else int(row[0])
+
+
+def table_row_estimates(models: list[type[Any]], using: str = "default") -> dict[str, int | None]:
+    """table_row_estimate of several models' tables in one query: {db_table: rows, or None
+    for a table without statistics}."""
+    names = [model._meta.db_table for model in models]
+    with connections[using].cursor() as cursor:
+        cursor.execute(TABLES_ESTIMATE_SQL, [names])
+        found = {name: None if rows is None else int(rows) for name, rows in cursor.fetchall()}
+    return {name: found.get(name) for name in names}
 
 
 @dataclass(frozen=True)

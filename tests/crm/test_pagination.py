@@ -428,3 +428,17 @@ def test_a_sample_of_the_whole_table_is_counted_on_every_view(low_threshold) -> 
     _, count, statements = _count(_probed(Industry.objects.all())(position__lt=130))
 
     assert count == 131 and any("TABLESAMPLE" in s for s in statements)
+
+
+@pytest.mark.django_db
+def test_table_row_estimates_asks_for_several_tables_at_once(low_threshold) -> None:
+    from crm.models import Company
+    from crm.pagination import table_row_estimate, table_row_estimates
+
+    _add_industries(300)
+    _analyze()
+    with CaptureQueriesContext(connection) as ctx:
+        both = table_row_estimates([Industry, Company])
+    assert len(ctx.captured_queries) == 1
+    assert both["crm_industry"] == table_row_estimate(Industry.objects.all()) > 0
+    assert set(both) == {"crm_industry", "crm_company"}

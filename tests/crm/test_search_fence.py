@@ -12,9 +12,16 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from crm.factories import ContactFactory
+from crm.models import Contact
 from crm.selectors.search import global_search
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fence_every_table(monkeypatch) -> None:
+    # Only a table of FENCE_FROM_ROWS rows is read fenced; these tests' tables are small.
+    monkeypatch.setattr("crm.selectors.search.FENCE_FROM_ROWS", 0)
 
 
 def _hits(results, key="contacts"):
@@ -65,3 +72,23 @@ def test_a_complete_fence_needs_no_second_query(sales_rep, outsider, monkeypatch
     assert hits == ["Zed00 Quokkan", "Zed01 Quokkan"]
     contact_queries = [q for q in sql if 'FROM "crm_contact"' in q]
     assert len(contact_queries) == 1 and "fence_n" in contact_queries[0]
+
+
+def test_a_small_table_is_searched_plain(
+    sales_rep, outsider, monkeypatch, settle_statistics
+) -> None:
+    # Below FENCE_FROM_ROWS the visible rows' bitmap is cheap: no fence, the same hits.
+    _make(outsider, 6, "Quokkan")
+    _make(sales_rep, 2, "Quokkan")
+    settle_statistics(Contact)
+    monkeypatch.setattr("crm.selectors.search.FENCE_FROM_ROWS", 10**9)
+    hits, sql = _searched(sales_rep, "quokk")
+    assert hits == ["Zed00 Quokkan", "Zed01 Quokkan"]
+    assert not any("fence_n" in q for q in sql)
+    # The table sizes are read once, then kept: a second search asks only for its hits.
+    _, again = _searched(sales_rep, "quokk")
+    assert not any("pg_class" in q for q in again) and any("pg_class" in q for q in sql)
+
+    monkeypatch.setattr("crm.selectors.search.FENCE_FROM_ROWS", 1)  # analysed: about 8 rows
+    _, sql = _searched(sales_rep, "quokk")
+    assert any("fence_n" in q for q in sql if 'FROM "crm_contact"' in q)
