@@ -140,14 +140,20 @@ def deletable_by(user: Any, model_or_qs: type[M] | QuerySet[M]) -> QuerySet[M]:
 
 
 def editable_ids(user: Any, objs: Iterable[Model]) -> set[Any]:
-    """Which of these rows `user` may change, in one query: edit buttons on a list page, and
-    the check of every selected row in a bulk action."""
+    """Which of these rows `user` may change, in at most one query: edit buttons on a list
+    page, and the check of every selected row in a bulk action. Rows the user (or a manager's
+    team) owns are granted without one (_owns): a rep's first page of contacts or deals, a
+    manager's of documents, asks nothing."""
     objs = list(objs)
-    if not objs:
+    v = _viewer(user)
+    if not objs or v is None:
         return set()
-    model = type(objs[0])
-    pks = frozenset(obj.pk for obj in objs)
-    return set(editable_by(user, model).filter(pk__any=pks).values_list("pk", flat=True))
+    granted = {obj.pk for obj in objs if v.is_admin or _owns(v, obj)}
+    rest = frozenset(obj.pk for obj in objs) - granted
+    if rest:
+        rows = editable_by(user, type(objs[0])).filter(pk__any=rest)
+        granted |= set(rows.values_list("pk", flat=True))
+    return granted
 
 
 def visible_through(model: type[Model], parent: type[Model]) -> bool:
@@ -302,15 +308,20 @@ def if_visible(user: Any, model: type[Model], field: str, then: Any, default: An
 # --- object level ---------------------------------------------------------------------------
 
 
+def _owns(v: Any, obj: Model) -> bool:
+    """Whether `obj` is the viewer's own (a manager's: their team's). A grant without a query
+    for any action: every rule of a model with an owner starts from the owner rule
+    (rules._owner_q), of which this is an exact subset. Never true for rows without an owner
+    of their own (notes, comments, sections), whose rules follow their parent."""
+    owner_id = getattr(obj, "owner_id", None)
+    return owner_id is not None and (owner_id == v.id or (v.is_manager and owner_id in v.team_ids))
+
+
 def _allowed(user: Any, obj: Model, action: Action) -> bool:
     v = _viewer(user)
     if v is None:
         return False
-    if v.is_admin:
-        return True
-    # Shortcuts that grant without a query; they are exact subsets of the owner rule.
-    owner_id = getattr(obj, "owner_id", None)
-    if owner_id is not None and (owner_id == v.id or (v.is_manager and owner_id in v.team_ids)):
+    if v.is_admin or _owns(v, obj):
         return True
     return type(obj)._default_manager.filter(_rule(v, type(obj), action), pk=obj.pk).exists()
 
@@ -325,11 +336,7 @@ def viewable(user: Any, objs: Iterable[Model]) -> set[tuple[type[Model], Any]]:
     rest: dict[type[Model], list[Any]] = {}
     for obj in objs:
         model = type(obj)
-        owner_id = getattr(obj, "owner_id", None)
-        mine = owner_id is not None and (
-            owner_id == v.id or (v.is_manager and owner_id in v.team_ids)
-        )
-        if v.is_admin or not governs(model) or mine:
+        if v.is_admin or not governs(model) or _owns(v, obj):
             granted.add((model, obj.pk))
         else:
             rest.setdefault(model, []).append(obj.pk)

@@ -144,3 +144,28 @@ def test_probes_rows_says_when_the_planner_is_blind_to_the_rule(
     assert permissions.probes_rows(sales_rep, crm.Task)  # not vacuous
     inactive = User.objects.create_user(email="gone@example.com", password="x", is_active=False)
     assert not permissions.probes_rows(inactive, crm.Task)  # sees nothing, probes nothing
+
+
+def test_editable_ids_asks_only_about_rows_the_user_does_not_own(
+    sales_rep, teammate, manager, admin_user, django_assert_num_queries
+) -> None:
+    mine = [f.ContactFactory(owner=sales_rep) for _ in range(3)]
+    shared = f.ContactFactory(owner=teammate, shared_with_team=True)
+    theirs = f.ContactFactory(owner=teammate)
+    rows = [*mine, shared, theirs]
+
+    def by_rule(user) -> set:
+        keys = [row.pk for row in rows]
+        return set(
+            permissions.editable_by(user, crm.Contact)
+            .filter(pk__in=keys)
+            .values_list("pk", flat=True)
+        )
+
+    for persona in (sales_rep, manager, admin_user):
+        assert permissions.editable_ids(persona, rows) == by_rule(persona), persona
+    list(crm.Contact.objects.visible_to(sales_rep))  # the rule's facts, read once a request
+    with django_assert_num_queries(0):  # a page of the rep's own rows asks nothing
+        assert permissions.editable_ids(sales_rep, mine) == {row.pk for row in mine}
+    with django_assert_num_queries(1):  # the others, in one query
+        permissions.editable_ids(sales_rep, rows)
