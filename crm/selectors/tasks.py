@@ -18,6 +18,13 @@ from crm.models.work import OPEN_TASK_STATUSES, PARENT_FIELDS
 MY_TASKS_LIMIT = 200
 DONE_LIMIT = 50
 _PARENT_MODELS = {"company": Company, "contact": Contact, "lead": Lead, "deal": Deal}
+# The columns a parent's name is made of (its __str__).
+_SHOWN = {
+    Company: ("name",),
+    Contact: ("first_name", "last_name"),
+    Lead: ("first_name", "last_name"),
+    Deal: ("name",),
+}
 
 
 @dataclass
@@ -74,10 +81,16 @@ def _attach_parents(user: User, tasks: list[Task]) -> None:
             wanted["section"].add(task.section_id)
     found: dict[tuple[str, Any], Any] = {}
     for name, ids in wanted.items():
+        # The keys as one array (crm.lookups), and only what the row shows of the record (its
+        # name, its URL from the key): up to 200 full records with their custom fields and
+        # search text, each key a parameter of its own, took 22 ms of "my tasks" at 1M.
+        keys = frozenset(ids)
         if name == "section":
-            qs = Section.objects.filter(pk__in=ids).visible_to(user).select_related("board")
+            qs = Section.objects.filter(pk__any=keys).visible_to(user).select_related("board")
+            qs = qs.only("board_id", "board__title")
         else:
-            qs = _PARENT_MODELS[name].objects.filter(pk__in=ids).visible_to(user)
+            model = _PARENT_MODELS[name]
+            qs = model.objects.filter(pk__any=keys).visible_to(user).only(*_SHOWN[model])
         found.update({(name, obj.pk): obj for obj in qs})
     for task in tasks:
         task.related = None

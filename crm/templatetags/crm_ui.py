@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Any
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.template.defaultfilters import date as date_filter
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from crm.record_urls import record_url as _record_url
 
@@ -50,3 +54,24 @@ def money(value: Any, currency: str = "") -> str:
         return ""
     amount = intcomma(f"{Decimal(value):.2f}")
     return f"{amount} {currency}".strip()
+
+
+@register.filter(expects_localtime=True)
+def date_shared(value: Any, arg: str) -> str:
+    """The `date` filter, remembered per value shown: a page of "my tasks" formats 200 due
+    dates, mostly a few days at the same hour, and each format with day and month names
+    (translated) cost ~90 us, 18 ms of the page at 1M contacts. Keyed by the wall-clock value,
+    its time zone, the format and the language, so a value is formatted once per worker."""
+    if isinstance(value, dt.datetime):
+        key = (value.replace(tzinfo=None), value.tzinfo, value.utcoffset())
+    elif isinstance(value, dt.date):
+        key = (value, None, None)
+    else:
+        return date_filter(value, arg)  # None, "", anything else: as `date` handles it
+    return _formatted(key, value, arg, get_language())
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted(key: tuple, value: Any, arg: str, language: str) -> str:
+    del key, language  # the cache key: `value` alone compares instants, not wall clocks
+    return date_filter(value, arg)
