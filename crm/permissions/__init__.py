@@ -26,7 +26,6 @@ column first (a parent, an assignee, a section) and let `visible_to` narrow.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -36,10 +35,17 @@ from django.http import Http404, HttpRequest
 
 from accounts.models import User
 from crm import models as crm
+from crm.permissions.keys import (
+    _owns,
+    editable_ids,
+    governs,
+    viewable,
+    visible_ids,
+    visible_ids_each,
+)
 from crm.permissions.rules import (
     _DOCUMENT_LINKS,
     _PARENTS,
-    _RULES,
     DELETE,
     EDIT,
     PROBED_MODELS,
@@ -73,6 +79,7 @@ __all__ = [
     "tasks_assigned_to",
     "tasks_owned_by",
     "team_users",
+    "viewable",
     "visible_condition",
     "visible_fk",
     "visible_ids",
@@ -139,23 +146,6 @@ def deletable_by(user: Any, model_or_qs: type[M] | QuerySet[M]) -> QuerySet[M]:
     return _filter(user, model_or_qs, DELETE)
 
 
-def editable_ids(user: Any, objs: Iterable[Model]) -> set[Any]:
-    """Which of these rows `user` may change, in at most one query: edit buttons on a list
-    page, and the check of every selected row in a bulk action. Rows the user (or a manager's
-    team) owns are granted without one (_owns): a rep's first page of contacts or deals, a
-    manager's of documents, asks nothing."""
-    objs = list(objs)
-    v = _viewer(user)
-    if not objs or v is None:
-        return set()
-    granted = {obj.pk for obj in objs if v.is_admin or _owns(v, obj)}
-    rest = frozenset(obj.pk for obj in objs) - granted
-    if rest:
-        rows = editable_by(user, type(objs[0])).filter(pk__any=rest)
-        granted |= set(rows.values_list("pk", flat=True))
-    return granted
-
-
 def visible_through(model: type[Model], parent: type[Model]) -> bool:
     """Whether every `model` row hanging off a `parent` row the user may see is visible too, by
     the rules above: a task or a note on a company, contact, lead or deal (`_task`'s and
@@ -179,54 +169,6 @@ def visible_under(user: Any, queryset: QuerySet[M], parent: Model | None) -> Que
     if parent is not None and visible_through(queryset.model, type(parent)):
         return queryset
     return visible_to(user, queryset)
-
-
-def governs(model: type[Model]) -> bool:
-    """Whether the visibility layer decides who sees rows of `model` (a record, a board, a
-    note...). Rows of any other model (users, lookups such as stages) are not secret."""
-    return model._meta.concrete_model in _RULES
-
-
-def visible_ids(user: Any, model: type[Model], ids: Iterable[Any]) -> set[Any]:
-    """Which of these primary keys of `model` name rows `user` may see: one query for all of
-    them (none for an admin, an ungoverned model or no ids). What a page uses to decide
-    which related records it may name: an id not in the set is shown as hidden."""
-    wanted = {pk for pk in ids if pk is not None}
-    if not wanted:
-        return set()
-    v = _viewer(user)
-    if v is None:
-        return set()
-    if v.is_admin or not governs(model):
-        return wanted
-    model = model._meta.concrete_model
-    rows = model._default_manager.filter(_rule(v, model, VIEW), pk__any=frozenset(wanted))
-    return set(rows.values_list("pk", flat=True))
-
-
-def visible_ids_each(user: Any, wanted: list[tuple[type[Model], Iterable[Any]]]) -> list[set[Any]]:
-    """visible_ids for several (model, keys) pairs at once, in order: one query for all of
-    them (a UNION ALL, each arm filtered by its model's rule), none for an admin. A list page
-    asks this about the records its rows point at, of up to five models for tasks."""
-    found: list[set[Any]] = [set() for _ in wanted]
-    v = _viewer(user)
-    if v is None:
-        return found
-    arms = []
-    for n, (model, ids) in enumerate(wanted):
-        keys = frozenset(pk for pk in ids if pk is not None)
-        if not keys:
-            continue
-        if v.is_admin or not governs(model):
-            found[n] = set(keys)
-            continue
-        model = model._meta.concrete_model
-        rows = model._default_manager.filter(_rule(v, model, VIEW), pk__any=keys)
-        arms.append(rows.order_by().annotate(arm=Value(n)).values_list("arm", "pk"))
-    if arms:
-        for n, pk in arms[0].union(*arms[1:], all=True):
-            found[n].add(pk)
-    return found
 
 
 def visible_split(user: Any, model: type[Model]) -> tuple[Q | None, list[Any]]:
@@ -308,15 +250,6 @@ def if_visible(user: Any, model: type[Model], field: str, then: Any, default: An
 # --- object level ---------------------------------------------------------------------------
 
 
-def _owns(v: Any, obj: Model) -> bool:
-    """Whether `obj` is the viewer's own (a manager's: their team's). A grant without a query
-    for any action: every rule of a model with an owner starts from the owner rule
-    (rules._owner_q), of which this is an exact subset. Never true for rows without an owner
-    of their own (notes, comments, sections), whose rules follow their parent."""
-    owner_id = getattr(obj, "owner_id", None)
-    return owner_id is not None and (owner_id == v.id or (v.is_manager and owner_id in v.team_ids))
-
-
 def _allowed(user: Any, obj: Model, action: Action) -> bool:
     v = _viewer(user)
     if v is None:
@@ -324,25 +257,6 @@ def _allowed(user: Any, obj: Model, action: Action) -> bool:
     if v.is_admin or _owns(v, obj):
         return True
     return type(obj)._default_manager.filter(_rule(v, type(obj), action), pk=obj.pk).exists()
-
-
-def viewable(user: Any, objs: Iterable[Model]) -> set[tuple[type[Model], Any]]:
-    """(model, pk) of the loaded rows `user` may see, as can_view decides for each, in at most
-    one query per model: rows the user (or a manager's team) owns are granted without one."""
-    v = _viewer(user)
-    if v is None:
-        return set()
-    granted: set[tuple[type[Model], Any]] = set()
-    rest: dict[type[Model], list[Any]] = {}
-    for obj in objs:
-        model = type(obj)
-        if v.is_admin or not governs(model) or _owns(v, obj):
-            granted.add((model, obj.pk))
-        else:
-            rest.setdefault(model, []).append(obj.pk)
-    for model, pks in rest.items():
-        granted |= {(model, pk) for pk in visible_ids(user, model, pks)}
-    return granted
 
 
 def can_view(user: Any, obj: Model) -> bool:
