@@ -77,8 +77,12 @@ ESTIMATE_SECONDS = 60
 
 def _kept(kind: str, sql: str, params: Any, using: str) -> tuple[str, Any]:
     """The key an estimate of `sql` is kept under (the SQL holds the viewer's visibility rule:
-    viewers with the same rule share it), and what is kept, or None."""
-    digest = hashlib.blake2b(f"{using}\0{sql}\0{params!r}".encode(), digest_size=16)
+    viewers with the same rule share it), and what is kept, or None. The key is made of the
+    statement as PostgreSQL would receive it, parameters bound: a parameter's repr() is not
+    its value (psycopg cuts a Jsonb's at 35 characters, so two custom-field filters shared
+    one estimate)."""
+    bound = connections[using].ops.compose_sql(sql, params)
+    digest = hashlib.blake2b(f"{using}\0{bound}".encode(), digest_size=16)
     key = f"count:{kind}:{digest.hexdigest()}"
     return key, caches["worker"].get(key)
 
@@ -94,8 +98,10 @@ _ESTIMATE = """CASE WHEN c.reltuples < 0 OR c.relpages = 0 THEN NULL
        ELSE c.reltuples / c.relpages
             * (pg_relation_size(c.oid) / current_setting('block_size')::int) END"""
 TABLE_ESTIMATE_SQL = f"SELECT {_ESTIMATE} FROM pg_class c WHERE c.oid = to_regclass(%s)"  # noqa: S608
+# A table that does not exist has no row (to_regclass: NULL), where a cast would raise.
 TABLES_ESTIMATE_SQL = (
-    f"SELECT c.relname, {_ESTIMATE} FROM pg_class c WHERE c.oid = ANY(%s::regclass[])"  # noqa: S608
+    f"SELECT c.relname, {_ESTIMATE} FROM pg_class c"  # noqa: S608
+    " WHERE c.oid = ANY(SELECT to_regclass(name) FROM unnest(%s::text[]) AS name)"
 )
 
 
@@ -304,6 +310,7 @@ class EstimatedCountPaginator(Paginator):
         if not isinstance(queryset, QuerySet):
             return super().count
         planned, sampled, tried = self.planned, None, False
+        threshold = getattr(settings, "ESTIMATED_COUNT_THRESHOLD", DEFAULT_THRESHOLD)
         if is_unfiltered(queryset):
             table_rows = table_row_estimate(queryset)
             planned = None if table_rows is None else Planned(table_rows)
@@ -313,15 +320,19 @@ class EstimatedCountPaginator(Paginator):
             # is asked only when the sample is too small to scale, to tell a few rows, counted
             # exactly, from "more than" the page shows.
             sampled, tried = sampled_row_estimate(queryset, planned=planned), True
-            if sampled is not None and (sampled.exact or sampled.hits >= MIN_SAMPLE_HITS):
-                self.count_is_estimated = not sampled.exact
+            if sampled is not None and sampled.exact:
                 return sampled.rows
+            scaled = sampled is not None and sampled.hits >= MIN_SAMPLE_HITS
+            if scaled and sampled.rows >= threshold:
+                self.count_is_estimated = True
+                return sampled.rows
+            # Too thin a sample, or fewer rows than the threshold: the planner decides, as
+            # for any list, between a bounded exact count and the estimate (the sample's).
             # The queryset, not the page's SQL: that one was read under planner settings
             # (join order) this paginator does not know. Rare: a filter few rows pass.
             planned = None
         planned = planned or planner_row_estimate(queryset)
         estimate = planned.rows
-        threshold = getattr(settings, "ESTIMATED_COUNT_THRESHOLD", DEFAULT_THRESHOLD)
         if estimate < threshold:
             exact = queryset.order_by()[: threshold + 1].count()
             if exact <= threshold:

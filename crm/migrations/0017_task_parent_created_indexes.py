@@ -8,7 +8,9 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     # Built CONCURRENTLY, outside a transaction: tasks keep taking writes while they build
     # (300,000 tasks, about a second each). The new indexes exist before the old ones go, so a
-    # record's tasks are never read without an index on its key.
+    # record's tasks are never read without an index on its key. A build that fails leaves an
+    # INVALID index of its name and the migration unrecorded: each build first drops any such
+    # leftover, so running the migration again finishes it.
     atomic = False
 
     dependencies = [
@@ -17,18 +19,22 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunSQL('DROP INDEX CONCURRENTLY IF EXISTS task_company_created_idx', migrations.RunSQL.noop),
         AddIndexConcurrently(
             model_name='task',
             index=models.Index(models.F('company'), models.OrderBy(models.F('created_at'), descending=True), name='task_company_created_idx'),
         ),
+        migrations.RunSQL('DROP INDEX CONCURRENTLY IF EXISTS task_contact_created_idx', migrations.RunSQL.noop),
         AddIndexConcurrently(
             model_name='task',
             index=models.Index(models.F('contact'), models.OrderBy(models.F('created_at'), descending=True), name='task_contact_created_idx'),
         ),
+        migrations.RunSQL('DROP INDEX CONCURRENTLY IF EXISTS task_lead_created_idx', migrations.RunSQL.noop),
         AddIndexConcurrently(
             model_name='task',
             index=models.Index(models.F('lead'), models.OrderBy(models.F('created_at'), descending=True), name='task_lead_created_idx'),
         ),
+        migrations.RunSQL('DROP INDEX CONCURRENTLY IF EXISTS task_deal_created_idx', migrations.RunSQL.noop),
         AddIndexConcurrently(
             model_name='task',
             index=models.Index(models.F('deal'), models.OrderBy(models.F('created_at'), descending=True), name='task_deal_created_idx'),

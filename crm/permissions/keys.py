@@ -22,8 +22,12 @@ def _owns(v: Any, obj: Model) -> bool:
     """Whether `obj` is the viewer's own (a manager's: their team's). A grant without a query
     for any action: every rule of a model with an owner starts from the owner rule
     (rules._owner_q), of which this is an exact subset. Never true for rows without an owner
-    of their own (notes, comments, sections), whose rules follow their parent."""
-    owner_id = getattr(obj, "owner_id", None)
+    of their own (notes, comments, sections), whose rules follow their parent.
+
+    `obj` must be the row as read: the grant applies to the stored row of that key. The owner
+    is taken only if it was loaded (a deferred owner_id would cost a query per row): without
+    it, the caller's query decides."""
+    owner_id = obj.__dict__.get("owner_id")
     return owner_id is not None and (owner_id == v.id or (v.is_manager and owner_id in v.team_ids))
 
 

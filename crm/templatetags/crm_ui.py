@@ -9,6 +9,8 @@ from typing import Any
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template.defaultfilters import date as date_filter
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -57,21 +59,30 @@ def money(value: Any, currency: str = "") -> str:
 
 
 @register.filter(expects_localtime=True)
-def date_shared(value: Any, arg: str) -> str:
+def date_shared(value: Any, arg: str | None = None) -> str:
     """The `date` filter, remembered per value shown: a page of "my tasks" formats 200 due
     dates, mostly a few days at the same hour, and each format with day and month names
     (translated) cost ~90 us, 18 ms of the page at 1M contacts. Keyed by the wall-clock value,
-    its time zone, the format and the language, so a value is formatted once per worker."""
+    its time zone (object, name and offset: two fixed-offset zones compare equal by offset
+    alone), the format and the language. Naive datetimes, whose zone is a setting, and
+    anything else go to `date` unremembered; the memory is cleared when a setting changes."""
     if isinstance(value, dt.datetime):
-        key = (value.replace(tzinfo=None), value.tzinfo, value.utcoffset())
+        if value.tzinfo is None:
+            return date_filter(value, arg)
+        key = (value.replace(tzinfo=None), value.tzinfo, value.tzname(), value.utcoffset())
     elif isinstance(value, dt.date):
-        key = (value, None, None)
+        key = (value, None, None, None)
     else:
         return date_filter(value, arg)  # None, "", anything else: as `date` handles it
     return _formatted(key, value, arg, get_language())
 
 
 @functools.lru_cache(maxsize=4096)
-def _formatted(key: tuple, value: Any, arg: str, language: str) -> str:
+def _formatted(key: tuple, value: Any, arg: str | None, language: str) -> str:
     del key, language  # the cache key: `value` alone compares instants, not wall clocks
     return date_filter(value, arg)
+
+
+@receiver(setting_changed)
+def _forget_formatted(**kwargs: Any) -> None:
+    _formatted.cache_clear()  # formats (DATE_FORMAT...) and zones are settings

@@ -54,3 +54,25 @@ def test_the_language_is_part_of_the_value() -> None:
         german, shared = _both(day, "D j M")
     assert english == "Thu 3 Dec"
     assert shared == german
+
+
+def test_two_fixed_offset_zones_of_one_offset_are_two_values() -> None:
+    cet = dt.timezone(dt.timedelta(hours=1), "CET")
+    wat = dt.timezone(dt.timedelta(hours=1), "WAT")
+    instant = dt.datetime(2026, 12, 3, 16, 0, tzinfo=UTC)
+    with timezone.override(cet):
+        assert _both(instant, "H:i T")[1] == "17:00 CET"
+    with timezone.override(wat):
+        assert _both(instant, "H:i T")[1] == "17:00 WAT"
+
+
+def test_naive_values_and_no_format_say_what_date_says(settings) -> None:
+    settings.USE_TZ = False
+    naive = dt.datetime(2026, 12, 3, 16, 0)
+    for zone in ("Asia/Tokyo", "Europe/Paris"):
+        settings.TIME_ZONE = zone
+        plain, shared = _both(naive, "H:i T")
+        assert shared == plain
+    text = "{% load crm_ui %}{{ v|date }}|{{ v|date_shared }}"
+    plain, shared = Template(text).render(Context({"v": naive})).split("|")
+    assert shared == plain
