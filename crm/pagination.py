@@ -37,7 +37,8 @@ Fewer than MIN_SAMPLE_HITS rows in the sample make too rough a number to print:
 
 A caller that knows the planner is blind before asking it (a list page whose visibility rule
 probes each row: crm.permissions.probes_rows) hands over Planned(None, blind=True): the count
-samples straight away, and asks the planner only when the sample is too small to scale.
+samples straight away, and asks the planner only when the sample is too small to scale or
+scales to fewer rows than the threshold (which the planner path may then count exactly).
 
 Estimates are approximate: the last page number may be a little off. `count_is_estimated` tells
 a template to say "about N". Reused by the admin (`paginator = EstimatedCountPaginator`) and the
