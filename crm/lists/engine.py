@@ -138,7 +138,6 @@ def paginate(
     per_page: int = DEFAULT_PER_PAGE,
     after: str | None = None,
     before: str | None = None,
-    annotations: dict[str, Any] | None = None,
     guarded: bool = False,
     user: Any = None,
 ) -> ListPage:
@@ -150,7 +149,7 @@ def paginate(
     rows_qs = qs.select_related(*spec.select_related)
     if spec.only:
         rows_qs = rows_qs.only(*spec.only)
-    rows_qs = rows_qs.annotate(**(annotations or {}), **{keyset.SORT_VALUE: F(order.path)})
+    rows_qs = rows_qs.annotate(**{keyset.SORT_VALUE: F(order.path)})
     cursor_after = keyset.decode(order, after) if after else None
     cursor_before = keyset.decode(order, before) if before and not cursor_after else None
 
@@ -236,10 +235,8 @@ def run(
     *,
     after: str | None = None,
     before: str | None = None,
-    annotations: dict[str, Any] | None = None,
 ) -> ListPage:
-    """One page of the list: `annotations` are added to the row query only (not the count),
-    e.g. visibility_annotations()."""
+    """One page of the list, filtered by the form, in its sort, from the cursor."""
     values: dict[str, Any] = form.values
     order = sort_order(spec, values.get("sort"))
     per_page = values.get("per_page") or DEFAULT_PER_PAGE
@@ -251,7 +248,6 @@ def run(
         per_page=per_page,
         after=after,
         before=before,
-        annotations=annotations,
         guarded=searched,
         user=ctx.user,
     )
