@@ -8,6 +8,7 @@ from crm.factories import CustomFieldDefinitionFactory
 from crm.models import CustomFieldDefinition, Pipeline, Stage
 from crm.services.pipelines import pipeline_ensure_default
 from tests.crm.custom_field_defs import CHOICES, LABELS, FieldType
+from tests.crm.pagination_helpers import EVERY_THIRD, add_industries, analyze, probe_filter
 
 
 @pytest.fixture
@@ -43,3 +44,27 @@ def audit_mark(db: None) -> int:
     from audit.models import AuditEvent
 
     return AuditEvent.objects.aggregate(m=Max("id"))["m"] or 0
+
+
+# --- counting (tests/crm/test_pagination*.py) ---------------------------------------------
+
+
+@pytest.fixture
+def low_threshold(settings) -> None:
+    settings.ESTIMATED_COUNT_THRESHOLD = 100
+
+
+@pytest.fixture
+def sampled_table(low_threshold, monkeypatch) -> None:
+    """3,000 industries, analysed, and samples of about 600 rows (a fifth of the table)."""
+    monkeypatch.setattr("crm.pagination.SAMPLE_ROWS", 600)
+    add_industries(3000)
+    analyze()
+
+
+@pytest.fixture
+def every_third(sampled_table):
+    """The industries passing a correlated subquery test: every third (1,000)."""
+    from crm.models import Industry
+
+    return probe_filter(Industry.objects.all())(position__in=EVERY_THIRD)
