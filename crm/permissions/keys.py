@@ -35,17 +35,7 @@ def visible_ids(user: Any, model: type[Model], ids: Iterable[Any]) -> set[Any]:
     """Which of these primary keys of `model` name rows `user` may see: one query for all of
     them (none for an admin, an ungoverned model or no ids). What a page uses to decide
     which related records it may name: an id not in the set is shown as hidden."""
-    wanted = {pk for pk in ids if pk is not None}
-    if not wanted:
-        return set()
-    v = _viewer(user)
-    if v is None:
-        return set()
-    if v.is_admin or not governs(model):
-        return wanted
-    model = model._meta.concrete_model
-    rows = model._default_manager.filter(_rule(v, model, VIEW), pk__any=frozenset(wanted))
-    return set(rows.values_list("pk", flat=True))
+    return visible_ids_each(user, [(model, ids)])[0]
 
 
 def visible_ids_each(user: Any, wanted: list[tuple[type[Model], Iterable[Any]]]) -> list[set[Any]]:
