@@ -310,17 +310,20 @@ class EstimatedCountPaginator(Paginator):
         queryset = self.object_list
         if not isinstance(queryset, QuerySet):
             return super().count
-        planned, sampled, tried = self.planned, None, False
+        planned, sampled = self.planned, None
         threshold = getattr(settings, "ESTIMATED_COUNT_THRESHOLD", DEFAULT_THRESHOLD)
-        if is_unfiltered(queryset):
+        unfiltered = is_unfiltered(queryset)
+        # The caller knows the planner is blind here: the sample comes first (below).
+        known_blind = not unfiltered and planned is not None and planned.rows is None
+        if unfiltered:
             table_rows = table_row_estimate(queryset)
             planned = None if table_rows is None else Planned(table_rows)
-        elif planned is not None and planned.rows is None:
+        elif known_blind:
             # Known to be blind: asking the planner first would only hear "all of them" (and
             # cost a planning of the page's SQL, 7 ms for the task list at 1M contacts). It
             # is asked only when the sample is too small to scale, to tell a few rows, counted
             # exactly, from "more than" the page shows.
-            sampled, tried = sampled_row_estimate(queryset, planned=planned), True
+            sampled = sampled_row_estimate(queryset, planned=planned)
             if sampled is not None and sampled.exact:
                 return sampled.rows
             scaled = sampled is not None and sampled.hits >= MIN_SAMPLE_HITS
@@ -340,7 +343,7 @@ class EstimatedCountPaginator(Paginator):
                 return exact
             estimate = max(estimate, exact)  # the planner was low: at least this many
         elif planned.blind:
-            if not tried:
+            if not known_blind:  # else sampled above already
                 sampled = sampled_row_estimate(queryset, planned=planned)
             if sampled is not None and sampled.exact:
                 return sampled.rows

@@ -159,7 +159,7 @@ def paginate(
     fixed_joins = len(spec.select_related) >= FIXED_JOIN_ORDER_FROM
     # A visibility rule that probes each row (tasks, documents): the count samples the rows'
     # SQL without planning it first (crm.pagination, EstimatedCountPaginator.count).
-    blind = permissions.probes_rows(user, spec.model) if user is not None else False
+    blind = permissions.probes_rows(user, spec.model)
 
     def read(reverse: bool, cursor: keyset.Cursor | None) -> tuple[list[Model], Planned | None]:
         """The rows, and on a first page with more rows than it shows, the planner's estimate
