@@ -4,6 +4,19 @@ from django.conf import settings
 from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db import migrations, models
 
+PARENTS = ('company', 'contact', 'lead', 'deal')
+
+
+def _build(parent):
+    name = f'task_{parent}_created_idx'
+    return [
+        migrations.RunSQL(f'DROP INDEX CONCURRENTLY IF EXISTS {name}', migrations.RunSQL.noop),
+        AddIndexConcurrently(
+            model_name='task',
+            index=models.Index(models.F(parent), models.OrderBy(models.F('created_at'), descending=True), name=name),
+        ),
+    ]
+
 
 class Migration(migrations.Migration):
     # Built CONCURRENTLY, outside a transaction: tasks keep taking writes while they build
@@ -19,28 +32,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL('DROP INDEX CONCURRENTLY IF EXISTS task_company_created_idx', migrations.RunSQL.noop),
-        AddIndexConcurrently(
-            model_name='task',
-            index=models.Index(models.F('company'), models.OrderBy(models.F('created_at'), descending=True), name='task_company_created_idx'),
-        ),
-        migrations.RunSQL('DROP INDEX CONCURRENTLY IF EXISTS task_contact_created_idx', migrations.RunSQL.noop),
-        AddIndexConcurrently(
-            model_name='task',
-            index=models.Index(models.F('contact'), models.OrderBy(models.F('created_at'), descending=True), name='task_contact_created_idx'),
-        ),
-        migrations.RunSQL('DROP INDEX CONCURRENTLY IF EXISTS task_lead_created_idx', migrations.RunSQL.noop),
-        AddIndexConcurrently(
-            model_name='task',
-            index=models.Index(models.F('lead'), models.OrderBy(models.F('created_at'), descending=True), name='task_lead_created_idx'),
-        ),
-        migrations.RunSQL('DROP INDEX CONCURRENTLY IF EXISTS task_deal_created_idx', migrations.RunSQL.noop),
-        AddIndexConcurrently(
-            model_name='task',
-            index=models.Index(models.F('deal'), models.OrderBy(models.F('created_at'), descending=True), name='task_deal_created_idx'),
-        ),
-        RemoveIndexConcurrently(model_name='task', name='task_company_idx'),
-        RemoveIndexConcurrently(model_name='task', name='task_contact_idx'),
-        RemoveIndexConcurrently(model_name='task', name='task_lead_idx'),
-        RemoveIndexConcurrently(model_name='task', name='task_deal_idx'),
+        *(operation for parent in PARENTS for operation in _build(parent)),
+        *(RemoveIndexConcurrently(model_name='task', name=f'task_{parent}_idx') for parent in PARENTS),
     ]
