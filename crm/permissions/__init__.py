@@ -35,6 +35,7 @@ from django.http import Http404, HttpRequest
 
 from accounts.models import User
 from crm import models as crm
+from crm.lookups import KeySet
 from crm.permissions.keys import (
     _owns,
     editable_ids,
@@ -171,7 +172,7 @@ def visible_under(user: Any, queryset: QuerySet[M], parent: Model | None) -> Que
     return visible_to(user, queryset)
 
 
-def visible_split(user: Any, model: type[Model]) -> tuple[Q | None, list[Any]]:
+def visible_split(user: Any, model: type[Model]) -> tuple[Q | None, KeySet]:
     """`visible_to(user, model)` in two parts whose union it is: a condition that reads only
     `owner_id` and `shared_with_team` (None: every row, for an admin), and the primary keys
     visible for another reason (the records the user watches). For tables that copy those two
@@ -179,9 +180,9 @@ def visible_split(user: Any, model: type[Model]) -> tuple[Q | None, list[Any]]:
     and a summary row is visible exactly when the records it counts are."""
     v = _viewer(user)
     if v is None:
-        return Q(pk__in=[]), []
+        return Q(pk__in=[]), KeySet([], [])
     if v.is_admin:
-        return None, []
+        return None, KeySet([], [])
     return _owner_split(v, model._meta.concrete_model)
 
 

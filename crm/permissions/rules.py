@@ -9,6 +9,8 @@ words, and the matrix, are in docs/permissions.md.
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -21,6 +23,7 @@ from django.db.models.lookups import IsNull
 
 from accounts.models import User
 from crm import models as crm
+from crm.lookups import KeySet
 
 Action = Literal["view", "edit", "delete"]
 VIEW: Action = "view"
@@ -34,6 +37,7 @@ M = TypeVar("M", bound=Model)
 # forget(user).
 _TEAM_CACHE_ATTR = "_crm_permissions_team"
 _RELATED_CACHE_ATTR = "_crm_permissions_related"
+_FACTS_CACHE_ATTR = "_crm_permissions_facts"
 
 # The CRM parents of notes and tasks: field name -> model.
 _PARENTS: dict[str, type[Model]] = {
@@ -66,7 +70,7 @@ class _Viewer:
         self.id = user.pk
         self.is_admin = user.role == User.Role.ADMIN
         self.is_manager = user.role == User.Role.MANAGER
-        self._related_ids: dict[tuple[type[Model], str], list[Any]] = user.__dict__.setdefault(
+        self._related_ids: dict[tuple[type[Model], str], KeySet] = user.__dict__.setdefault(
             _RELATED_CACHE_ATTR, {}
         )
 
@@ -101,7 +105,7 @@ class _Viewer:
     def sales_can_edit_shared(self) -> bool:
         return self._team()[2]
 
-    def ids_via(self, model: type[Model], m2m_field: str) -> list[Any]:
+    def ids_via(self, model: type[Model], m2m_field: str) -> KeySet:
         """Ids of `model` rows linked to this user through `m2m_field` (watchers, shared_with):
         a small indexed lookup, so the main query can use `id IN (...)` on the primary key.
         Cached on the user instance like the team, so the many `visible_to` calls of one page
@@ -118,10 +122,18 @@ class _Viewer:
     def facts(self) -> tuple[Any, ...]:
         """Everything the rules read about this viewer, as a key: who they are, their role,
         their team and its setting, every link (_LINKS). Two viewers with the same facts get
-        the same rules (the memo in _rule); a change to any fact makes a new key."""
+        the same rules (the memo in _rule); a change to any fact makes a new key. Made once a
+        request (cached on the user instance like what it is made of, dropped with it by
+        forget(), made again if the instance's team or role changes); the links enter it as
+        their KeySet literals, strings in the database's order, which hash and compare in C."""
+        user = self._user
+        made_for = (user.team_id, user.role)
+        cached = user.__dict__.get(_FACTS_CACHE_ATTR)
+        if cached is not None and cached[0] == made_for:
+            return cached[1]
         team_id, team_ids, can_edit_shared = self._team()
-        links = tuple(frozenset(self.ids_via(model, field)) for model, field in _LINKS)
-        return (
+        links = tuple(self.ids_via(model, field).literal for model, field in _LINKS)
+        facts = (
             self.id,
             self.is_admin,
             self.is_manager,
@@ -130,6 +142,8 @@ class _Viewer:
             can_edit_shared,
             links,
         )
+        user.__dict__[_FACTS_CACHE_ATTR] = (made_for, facts)
+        return facts
 
 
 # Every link table a rule reads through _Viewer.ids_via: (model, many-to-many field to users).
@@ -152,16 +166,22 @@ def _links_sql() -> str:
         row_fk = through._meta.get_field(model._meta.model_name).column
         user_fk = through._meta.get_field("user").column
         table = quote(through._meta.db_table)
-        parts.append(f"SELECT {tag}, {quote(row_fk)} FROM {table} WHERE {quote(user_fk)} = %s")  # noqa: S608
-    return " UNION ALL ".join(parts)
+        column = quote(row_fk)
+        parts.append(
+            f"SELECT {tag}, {column}, {column}::text FROM {table} WHERE {quote(user_fk)} = %s"  # noqa: S608
+        )
+    # Ordered, so the same links give the same KeySet literal, request after request.
+    return " UNION ALL ".join(parts) + " ORDER BY 1, 2"
 
 
-def _links_of(user_id: Any) -> dict[tuple[type[Model], str], list[Any]]:
-    found: dict[tuple[type[Model], str], list[Any]] = {key: [] for key in _LINKS}
+def _links_of(user_id: Any) -> dict[tuple[type[Model], str], KeySet]:
     with connection.cursor() as cursor:
         cursor.execute(_links_sql(), [user_id] * len(_LINKS))
-        for tag, pk in cursor.fetchall():
-            found[_LINKS[tag]].append(pk)
+        rows = cursor.fetchall()
+    found = {key: KeySet([], []) for key in _LINKS}
+    for tag, linked in itertools.groupby(rows, key=operator.itemgetter(0)):
+        linked = list(linked)
+        found[_LINKS[tag]] = KeySet([pk for _, pk, _ in linked], [text for _, _, text in linked])
     return found
 
 
@@ -177,6 +197,7 @@ def forget(user: Any) -> None:
     cache = getattr(user, "__dict__", {})
     cache.pop(_TEAM_CACHE_ATTR, None)
     cache.pop(_RELATED_CACHE_ATTR, None)
+    cache.pop(_FACTS_CACHE_ATTR, None)
 
 
 # --- the rules: one Q per model and action, never called for admins -------------------------
@@ -189,9 +210,9 @@ def _any(arms: Iterable[Q]) -> Q:
     return result if result is not None else _NOTHING
 
 
-def _ids(field: str, ids: list[Any]) -> list[Q]:
+def _ids(field: str, ids: KeySet) -> list[Q]:
     # One array parameter, not a placeholder per id (crm.lookups: a manager watches hundreds).
-    return [Q(**{f"{field}__any": frozenset(ids)})] if ids else []
+    return [Q(**{f"{field}__any": ids})] if ids else []
 
 
 def _owner_q(v: _Viewer, action: Action, shared: Q) -> Q:
@@ -320,14 +341,14 @@ _RULES = {
 }
 
 
-def _owner_split(v: _Viewer, model: type[Model]) -> tuple[Q, list[Any]]:
+def _owner_split(v: _Viewer, model: type[Model]) -> tuple[Q, KeySet]:
     """The view rule of a record decided by owner and sharing, as (the condition on owner_id
     and shared_with_team alone, the primary keys visible for another reason: watched)."""
     rule = _RULES.get(model)
     if rule is _watched_record:
         return _shared_record(v, model, VIEW), v.ids_via(model, "watchers")
     if rule is _shared_record:
-        return _shared_record(v, model, VIEW), []
+        return _shared_record(v, model, VIEW), KeySet([], [])
     raise ImproperlyConfigured(f"{model.__name__} is not visible by owner and sharing alone.")
 
 

@@ -61,7 +61,7 @@ def open_deal_totals(
     if extra_ids and rule is not None:
         # Watched deals the owner rule does not already count, each counted once.
         watched = Deal.objects.filter(
-            pk__any=frozenset(extra_ids), stage_id__in=stage_ids, status=Deal.Status.OPEN
+            pk__any=extra_ids, stage_id__in=stage_ids, status=Deal.Status.OPEN
         ).exclude(rule)
         if owner_id is not None:
             watched = watched.filter(owner_id=owner_id)

@@ -122,3 +122,33 @@ def test_the_memo_stays_bounded(sales_rep, teammate, manager, monkeypatch) -> No
 def test_a_rule_may_read_only_the_links_the_memo_keys_on(sales_rep) -> None:
     with pytest.raises(ImproperlyConfigured, match=r"not in rules\._LINKS"):
         rules._viewer(sales_rep).ids_via(crm.Contract, "watchers")
+
+
+def test_the_facts_are_made_once_a_request_and_dropped_with_forget(
+    sales_rep, outsider, django_assert_num_queries
+) -> None:
+    user = _fresh(sales_rep)
+    first = rules._viewer(user).facts()
+    with django_assert_num_queries(0):
+        assert rules._viewer(user).facts() is first
+    company = f.CompanyFactory(owner=outsider)
+    company.watchers.add(sales_rep)
+    assert rules._viewer(user).facts() is first  # cached for this request's user
+    permissions.forget(user)
+    again = rules._viewer(user).facts()
+    assert again != first
+    assert again[-1][rules._LINKS.index((crm.Company, "watchers"))] == "{" + str(company.pk) + "}"
+    user.role = User.Role.MANAGER  # the instance changed within the request: made again
+    assert rules._viewer(user).facts()[2] is True
+
+
+def test_the_same_links_give_the_same_facts_in_any_order_of_adding(sales_rep, outsider) -> None:
+    companies = f.CompanyFactory.create_batch(4, owner=outsider)
+    for company in reversed(companies):
+        company.watchers.add(sales_rep)
+    first = rules._viewer(_fresh(sales_rep)).facts()
+    for company in companies:
+        company.watchers.remove(sales_rep)
+    for company in companies:
+        company.watchers.add(sales_rep)
+    assert rules._viewer(_fresh(sales_rep)).facts() == first

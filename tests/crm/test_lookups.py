@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import FieldError
 
 from crm import factories as f
+from crm.lookups import KeySet
 from crm.models import Contact
 
 pytestmark = pytest.mark.django_db
@@ -50,3 +51,20 @@ def test_a_none_among_the_values_matches_nothing_as_with_in(sales_rep) -> None:
         assert list(Contact.objects.filter(pk__any=values)) == [a]
         # exclude(): NULL in an array would have made every row's NOT unknown.
         assert list(Contact.objects.exclude(pk__any=values)) == [b]
+
+
+def test_a_key_set_brings_its_literal_and_matches_like_a_set(sales_rep, outsider) -> None:
+    mine = f.ContactFactory.create_batch(3, owner=sales_rep)
+    f.ContactFactory(owner=outsider)
+    keys = [mine[0].pk, mine[2].pk]
+    given = KeySet(keys, [str(pk) for pk in keys])
+    assert given.literal == "{" + ",".join(map(str, keys)) + "}"
+    assert set(given) == set(keys) and len(given) == 2 and keys[1] in given
+    assert mine[1].pk not in given and str(keys[0]) not in given  # keys, not their text
+    rows = Contact.objects.filter(pk__any=given)
+    sql, params = rows.query.sql_with_params()
+    assert '"crm_contact"."id" = ANY(%s::uuid[])' in sql and params == (given.literal,)
+    assert set(rows) == set(Contact.objects.filter(pk__any=frozenset(keys))) == {mine[0], mine[2]}
+    assert list(Contact.objects.exclude(pk__any=given).filter(owner=sales_rep)) == [mine[1]]
+    empty = KeySet([], [])
+    assert not empty and not Contact.objects.filter(pk__any=empty).exists()
