@@ -64,7 +64,7 @@ def visibility_annotations(spec: ListSpec, user: Any) -> dict[str, Any]:
     (a correlated EXISTS per returned row, crm.permissions.visible_fk): no query per row,
     none per page beyond the ids the rule reads (cached per request). Empty for an admin.
     For a streamed export, whose rows never sit in memory together; a list page labels its
-    rows after reading them (label_hidden_relations)."""
+    rows after reading them (attach_relations)."""
     annotations = {}
     for f in governed_relations(spec):
         condition = permissions.visible_fk(user, f.related_model, f.attname)
@@ -77,23 +77,87 @@ def visibility_annotations(spec: ListSpec, user: Any) -> dict[str, Any]:
     return annotations
 
 
-def label_hidden_relations(spec: ListSpec, user: Any, rows: list[Model]) -> None:
-    """Set visible_attr(relation) on each row, for every governed relation the columns show:
-    False where the row points at a record `user` may not see (its name is then not shown).
-    One query for the page's keys of every relation (permissions.visible_ids_each), none for
-    an admin. In the row query instead (visibility_annotations), the task list's five
-    relations each compiled the related model's rule into it and ran a subquery per row:
-    12,000 of the 125,000 calls of a rep's task list at 1M contacts, and half its SQL text."""
+def _read_after(spec: ListSpec) -> dict[str, list[str]]:
+    """Governed relations the columns name (governed_relations) whose shown fields the spec's
+    `only` lists: relation -> those fields' paths from the related model ("name",
+    "board__title"). Their rows are read after the page's (attach_relations), not joined."""
+    paths: dict[str, list[str]] = {}
+    for f in governed_relations(spec):
+        prefix = f"{f.name}__"
+        shown = [p.removeprefix(prefix) for p in spec.only if p.startswith(prefix)]
+        if shown:
+            paths[f.name] = shown
+    return paths
+
+
+def row_query_shape(spec: ListSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(select_related, only) of the page's row query: the spec's, less the relations read
+    after the rows (_read_after), whose keys alone the rows keep."""
+    after = _read_after(spec)
+    joined = tuple(r for r in spec.select_related if r.split("__", 1)[0] not in after)
+    only = tuple(p for p in spec.only if p.split("__", 1)[0] not in after or "__" not in p)
+    return joined, only
+
+
+def attach_relations(spec: ListSpec, user: Any, rows: list[Model]) -> None:
+    """For every governed relation the columns show, in one query for the page's keys of all
+    of them (permissions.visible_rows_each): set visible_attr(relation) on each row, False
+    where it points at a record `user` may not see (its name is then not shown), and give
+    each row its visible related records with the fields the columns show (only those; the
+    rest deferred), as select_related would have.
+
+    Why not joined in the row query: the visibility query reads those rows anyway, and the
+    task list's eight joins made PostgreSQL search join orders (14-20 ms a page, so it was
+    read in a transaction of its own with join_collapse_limit = 1: three more round trips)
+    and Django compile and build a related instance per join and row. Nor tested in the row
+    query (visibility_annotations): the task list's five relations each compiled the related
+    model's rule into it and ran a subquery per row (12,000 of 125,000 calls a page)."""
     fields = governed_relations(spec)
     if not fields or not rows:
         return
-    wanted = [(f.related_model, {getattr(row, f.attname) for row in rows}) for f in fields]
-    for f, visible in zip(fields, permissions.visible_ids_each(user, wanted), strict=True):
+    after = _read_after(spec)
+    wanted = [
+        (f.related_model, {getattr(row, f.attname) for row in rows}, after.get(f.name, ()))
+        for f in fields
+    ]
+    using = rows[0]._state.db
+    for f, visible in zip(fields, permissions.visible_rows_each(user, wanted), strict=True):
         name = visible_attr(f.name)
+        read = f.name in after
+        made: dict[Any, Model] = {}
         for row in rows:
             key = getattr(row, f.attname)
-            if key is not None:
-                setattr(row, name, key in visible)
+            if key is None:
+                continue
+            data = visible.get(key)
+            setattr(row, name, data is not None)
+            if read and data is not None:
+                if key not in made:
+                    made[key] = _related(f.related_model, key, data, using)
+                f.set_cached_value(row, made[key])
+
+
+def _related(model: type[Model], pk: Any, data: dict[str, Any], using: str | None) -> Model:
+    """A `model` row as the database would give it: its key and `data` (fields and, as
+    "relation__field", its own related row's), the other fields deferred."""
+    values: dict[str, Any] = {model._meta.pk.attname: pk}
+    nested: dict[str, dict[str, Any]] = {}
+    for path, value in data.items():
+        head, _, rest = path.partition("__")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+            continue
+        field = model._meta.get_field(head)
+        values[field.attname] = field.to_python(value)
+    fields = model._meta.concrete_fields
+    names = [f.attname for f in fields if f.attname in values]
+    obj = model.from_db(using, names, [values[name] for name in names])
+    for head, sub in nested.items():
+        field = model._meta.get_field(head)
+        key = getattr(obj, field.attname)  # its key must be among the fields read
+        if key is not None:
+            field.set_cached_value(obj, _related(field.related_model, key, sub, using))
+    return obj
 
 
 @dataclass
@@ -146,17 +210,20 @@ def paginate(
     page number. `guarded`: a filter PostgreSQL may misjudge (a text search) narrows `qs`,
     so the rows are read by crm.fence.first_rows, which cannot run away. `user`: the viewer
     `qs` is visible to, whose visibility rule decides how the rows are counted."""
-    rows_qs = qs.select_related(*spec.select_related)
-    if spec.only:
-        rows_qs = rows_qs.only(*spec.only)
+    joined, only = row_query_shape(spec)
+    rows_qs = qs.select_related(*joined)
+    if only:
+        rows_qs = rows_qs.only(*only)
     rows_qs = rows_qs.annotate(**{keyset.SORT_VALUE: F(order.path)})
     cursor_after = keyset.decode(order, after) if after else None
     cursor_before = keyset.decode(order, before) if before and not cursor_after else None
 
     # select_related writes LEFT JOINs to primary keys, already in their best order; with the
     # task list's eight of them PostgreSQL spent 14-20 ms of each page (against 3 ms executing
-    # it) searching join orders. join_collapse_limit = 1 keeps the order written.
-    fixed_joins = len(spec.select_related) >= FIXED_JOIN_ORDER_FROM
+    # it) searching join orders. join_collapse_limit = 1 keeps the order written. (No list
+    # joins that many since its governed relations are read after the rows, attach_relations;
+    # kept for a list that would.)
+    fixed_joins = len(joined) >= FIXED_JOIN_ORDER_FROM
     # A visibility rule that probes each row (tasks, documents): the count samples the rows'
     # SQL without planning it first (crm.pagination, EstimatedCountPaginator.count).
     blind = permissions.probes_rows(user, spec.model)

@@ -43,6 +43,7 @@ from crm.permissions.keys import (
     viewable,
     visible_ids,
     visible_ids_each,
+    visible_rows_each,
 )
 from crm.permissions.rules import (
     _DOCUMENT_LINKS,
@@ -85,6 +86,7 @@ __all__ = [
     "visible_fk",
     "visible_ids",
     "visible_ids_each",
+    "visible_rows_each",
     "visible_split",
     "visible_through",
     "visible_to",

@@ -4,10 +4,11 @@ query. Part of crm.permissions, which re-exports them; the rules themselves are 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db.models import Model, Value
+from django.db.models import F, Model, Value
+from django.db.models.functions import JSONObject
 
 from crm.permissions.rules import _RULES, EDIT, VIEW, _rule, _viewer
 
@@ -40,26 +41,47 @@ def visible_ids(user: Any, model: type[Model], ids: Iterable[Any]) -> set[Any]:
 
 def visible_ids_each(user: Any, wanted: list[tuple[type[Model], Iterable[Any]]]) -> list[set[Any]]:
     """visible_ids for several (model, keys) pairs at once, in order: one query for all of
-    them (a UNION ALL, each arm filtered by its model's rule), none for an admin. A list page
-    asks this about the records its rows point at, of up to five models for tasks."""
-    found: list[set[Any]] = [set() for _ in wanted]
+    them (a UNION ALL, each arm filtered by its model's rule), none for an admin."""
+    found = visible_rows_each(user, [(model, ids, ()) for model, ids in wanted])
+    return [set(rows) for rows in found]
+
+
+def visible_rows_each(
+    user: Any, wanted: list[tuple[type[Model], Iterable[Any], Sequence[str]]]
+) -> list[dict[Any, dict[str, Any]]]:
+    """For several (model, keys, fields) at once, in order: each key `user` may see, with the
+    values of `fields` (paths such as "name" or "board__title", as JSON: text and keys) of its
+    row. One query for all of them (a UNION ALL, each arm filtered by its model's rule); none
+    when no fields are asked and the user is an admin or the models are not governed. A list
+    page asks this about the records its rows point at (five models for tasks), and names
+    them from it."""
+    found: list[dict[Any, dict[str, Any]]] = [{} for _ in wanted]
     v = _viewer(user)
     if v is None:
         return found
+    with_fields = any(fields for _, _, fields in wanted)
     arms = []
-    for n, (model, ids) in enumerate(wanted):
+    for n, (model, ids, fields) in enumerate(wanted):
         keys = frozenset(pk for pk in ids if pk is not None)
         if not keys:
             continue
-        if v.is_admin or not governs(model):
-            found[n] = set(keys)
+        free = v.is_admin or not governs(model)
+        if free and not with_fields:
+            found[n] = {key: {} for key in keys}
             continue
         model = model._meta.concrete_model
-        rows = model._default_manager.filter(_rule(v, model, VIEW), pk__any=keys)
-        arms.append(rows.order_by().annotate(arm=Value(n)).values_list("arm", "pk"))
+        rows = model._default_manager.filter(pk__any=keys)
+        if not free:
+            rows = rows.filter(_rule(v, model, VIEW))
+        rows = rows.order_by().annotate(arm=Value(n))
+        if with_fields:
+            data = JSONObject(**{path: F(path) for path in fields})
+            arms.append(rows.annotate(data=data).values_list("arm", "pk", "data"))
+        else:
+            arms.append(rows.values_list("arm", "pk"))
     if arms:
-        for n, pk in arms[0].union(*arms[1:], all=True):
-            found[n].add(pk)
+        for n, pk, *data in arms[0].union(*arms[1:], all=True):
+            found[n][pk] = data[0] if data else {}
     return found
 
 

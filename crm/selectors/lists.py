@@ -44,9 +44,8 @@ def record_list(*, user: Any, spec: ListSpec, params: QueryDict) -> RecordList:
     query for the whole page, so each row can show an enabled or disabled checkbox).
 
     A bounded number of queries whatever the page size: filter options and custom field
-    definitions once, the count estimate, the rows with their relations joined, for each
-    model of related record the columns name which of the page's the user may see, the
-    editable ids.
+    definitions once, the count estimate, the rows, the related records the columns name
+    that the user may see (one query for every model of them), the editable ids.
     """
     ctx = FilterContext(user)
     form = ListFilterForm(spec=spec, ctx=ctx, data=params)
@@ -59,6 +58,6 @@ def record_list(*, user: Any, spec: ListSpec, params: QueryDict) -> RecordList:
         after=params.get("after"),
         before=params.get("before"),
     )
-    # Related records the user may not see are not named (crm/templatetags/crm_lists.py).
-    engine.label_hidden_relations(spec, user, page.rows)
+    # Related records read after the rows; those the user may not see are not named.
+    engine.attach_relations(spec, user, page.rows)
     return RecordList(form=form, page=page, editable_ids=permissions.editable_ids(user, page.rows))
