@@ -29,7 +29,7 @@ class KeySet:
     """Primary keys (UUIDs) with their array literal, `{k1,k2,...}`, made by the caller from
     the keys' text as the database gave it: `field__any=KeySet(...)` sends that literal as is.
 
-    Why: the ids a user watches (crm.permissions.rules) go into most queries of a request and
+    Why: the ids a user watches (crm.permissions.viewer) go into most queries of a request and
     into the key the kept rules are found by. As a frozenset of UUIDs, every use hashed and
     compared each of them in Python (uuid.UUID's __hash__ and __eq__): 7,000 such calls a task
     list for a rep watching 850 records, to find their literal in the cache below and the rule

@@ -56,9 +56,8 @@ from crm.permissions.rules import (
     M,
     _owner_split,
     _rule,
-    _viewer,
-    forget,
 )
+from crm.permissions.viewer import _viewer, forget
 
 __all__ = [
     "DELETE",

@@ -10,7 +10,8 @@ from typing import Any
 from django.db.models import F, Model, Value
 from django.db.models.functions import JSONObject
 
-from crm.permissions.rules import _RULES, EDIT, VIEW, _rule, _viewer
+from crm.permissions.rules import _RULES, EDIT, VIEW, _rule
+from crm.permissions.viewer import _viewer
 
 
 def governs(model: type[Model]) -> bool:

@@ -16,13 +16,13 @@ pytestmark = pytest.mark.django_db
 # --- cost -----------------------------------------------------------------------------------
 
 
-def test_visibility_costs_two_small_queries_once_then_only_the_list(
+def test_visibility_costs_one_small_query_once_then_only_the_list(
     sales_rep, teammate, django_assert_num_queries
 ) -> None:
     f.CompanyFactory(owner=teammate, shared_with_team=True)
-    # First use: team members and watched ids (both cached on the user for the request), the
-    # list. A page's later panels and counts pay only for their own query.
-    with django_assert_num_queries(3):
+    # First use: team members and watched ids in one statement (cached on the user for the
+    # request), then the list. A page's later panels and counts pay only for their own query.
+    with django_assert_num_queries(2):
         list(crm.Company.objects.visible_to(sales_rep))
     with django_assert_num_queries(1):
         list(crm.Company.objects.visible_to(sales_rep))
@@ -32,10 +32,10 @@ def test_visibility_costs_two_small_queries_once_then_only_the_list(
         assert permissions.can_edit(sales_rep, mine)
 
 
-def test_every_link_the_rules_read_comes_from_one_query(
-    sales_rep, outsider, django_assert_num_queries
+def test_every_link_the_rules_read_and_the_team_come_from_one_query(
+    sales_rep, teammate, outsider, django_assert_num_queries
 ) -> None:
-    from crm.permissions.rules import _LINKS, _viewer
+    from crm.permissions.viewer import _LINKS, _viewer
 
     factories = {
         crm.Company: f.CompanyFactory,
@@ -51,10 +51,26 @@ def test_every_link_the_rules_read_comes_from_one_query(
             getattr(row, field).add(sales_rep)
         getattr(factories[model](owner=outsider), field).add(outsider)  # someone else's link
         expected[(model, field)] = {row.pk for row in mine}
+    sales_rep.team.sales_can_edit_shared = True
+    sales_rep.team.save()
     viewer = _viewer(sales_rep)
     with django_assert_num_queries(1):
         found = {key: set(viewer.ids_via(*key)) for key in _LINKS}
+        team = (set(viewer.team_ids), viewer.sales_can_edit_shared)
     assert found == expected
+    assert team == ({sales_rep.pk, teammate.pk}, True)
+
+
+def test_without_a_team_only_the_links_are_read(outsider, django_assert_num_queries) -> None:
+    from crm.permissions.viewer import _viewer
+
+    outsider.team = None
+    outsider.save()
+    viewer = _viewer(outsider)
+    with django_assert_num_queries(0):
+        assert viewer.team_ids == [outsider.pk] and not viewer.sales_can_edit_shared
+    with django_assert_num_queries(1):
+        viewer.facts()
 
 
 def test_forget_drops_cached_team_membership(sales_rep, teammate) -> None:

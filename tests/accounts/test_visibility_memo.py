@@ -13,6 +13,7 @@ from crm import factories as f
 from crm import models as crm
 from crm import permissions
 from crm.permissions import rules
+from crm.permissions.viewer import _LINKS, _viewer
 
 pytestmark = pytest.mark.django_db
 
@@ -48,17 +49,17 @@ def test_a_kept_rule_is_the_rule_built_fresh(
         first = _sql(_fresh(persona), model, action)  # built and kept
         kept = _sql(_fresh(persona), model, action)  # a later request: from the memo
         assert first == kept == _unkept(monkeypatch, persona, model, action)
-    viewer = rules._viewer(_fresh(sales_rep))
+    viewer = _viewer(_fresh(sales_rep))
     one, two = rules._rule(viewer, model, action), rules._rule(viewer, model, action)
     assert one.children[0] is two.children[0]  # kept, not built again
 
 
 def test_changing_the_rule_handed_out_does_not_change_the_kept_one(sales_rep) -> None:
-    viewer = rules._viewer(_fresh(sales_rep))
+    viewer = _viewer(_fresh(sales_rep))
     handed = rules._rule(viewer, crm.Task, "view")
     handed.negate()
     handed.add(Q(pk__in=[]), Q.AND)
-    again = rules._rule(rules._viewer(_fresh(sales_rep)), crm.Task, "view")
+    again = rules._rule(_viewer(_fresh(sales_rep)), crm.Task, "view")
     assert not again.negated
     assert str(crm.Task.objects.filter(again).query) == str(
         permissions.visible_to(_fresh(sales_rep), crm.Task).query
@@ -120,35 +121,35 @@ def test_the_memo_stays_bounded(sales_rep, teammate, manager, monkeypatch) -> No
 
 
 def test_a_rule_may_read_only_the_links_the_memo_keys_on(sales_rep) -> None:
-    with pytest.raises(ImproperlyConfigured, match=r"not in rules\._LINKS"):
-        rules._viewer(sales_rep).ids_via(crm.Contract, "watchers")
+    with pytest.raises(ImproperlyConfigured, match=r"not in viewer\._LINKS"):
+        _viewer(sales_rep).ids_via(crm.Contract, "watchers")
 
 
 def test_the_facts_are_made_once_a_request_and_dropped_with_forget(
     sales_rep, outsider, django_assert_num_queries
 ) -> None:
     user = _fresh(sales_rep)
-    first = rules._viewer(user).facts()
+    first = _viewer(user).facts()
     with django_assert_num_queries(0):
-        assert rules._viewer(user).facts() is first
+        assert _viewer(user).facts() is first
     company = f.CompanyFactory(owner=outsider)
     company.watchers.add(sales_rep)
-    assert rules._viewer(user).facts() is first  # cached for this request's user
+    assert _viewer(user).facts() is first  # cached for this request's user
     permissions.forget(user)
-    again = rules._viewer(user).facts()
+    again = _viewer(user).facts()
     assert again != first
-    assert again[-1][rules._LINKS.index((crm.Company, "watchers"))] == "{" + str(company.pk) + "}"
+    assert again[-1][_LINKS.index((crm.Company, "watchers"))] == "{" + str(company.pk) + "}"
     user.role = User.Role.MANAGER  # the instance changed within the request: made again
-    assert rules._viewer(user).facts()[2] is True
+    assert _viewer(user).facts()[2] is True
 
 
 def test_the_same_links_give_the_same_facts_in_any_order_of_adding(sales_rep, outsider) -> None:
     companies = f.CompanyFactory.create_batch(4, owner=outsider)
     for company in reversed(companies):
         company.watchers.add(sales_rep)
-    first = rules._viewer(_fresh(sales_rep)).facts()
+    first = _viewer(_fresh(sales_rep)).facts()
     for company in companies:
         company.watchers.remove(sales_rep)
     for company in companies:
         company.watchers.add(sales_rep)
-    assert rules._viewer(_fresh(sales_rep)).facts() == first
+    assert _viewer(_fresh(sales_rep)).facts() == first
