@@ -29,8 +29,8 @@ from crm.fence import Fence
 from crm.forms.links import DOCUMENT_LINK_ENTITIES, DealContactForm, DocumentLinkForm
 from crm.models.base import HasDetailPage
 from crm.record_urls import record_url
+from crm.selectors import panel_rows as rows_of
 from crm.selectors.detail import PANEL_LIMIT, Panel, PanelRow
-from crm.templatetags.crm_ui import money
 
 
 def _url(name: str, **params: Any) -> str:
@@ -61,9 +61,12 @@ def _panel(
     add: dict[str, Any] | None = None,
     limit: int = PANEL_LIMIT,
     parent: Any = None,
+    counted: QuerySet | None = None,
 ) -> Panel:
     """One related panel: the first `limit` visible rows and their total (up to COUNT_CAP), in
-    one query. `more` / `add` are the list / create parameters."""
+    one query. `more` / `add` are the list / create parameters. `counted`: rows of another
+    table, one per panel row, to count instead (a record's links to its documents), for
+    panels whose rows need no visibility check of their own."""
     model = queryset.model
     entity = model._meta.model_name
     rule = _rows_rule(user, queryset, parent)
@@ -75,7 +78,7 @@ def _panel(
         for f in model._meta.concrete_fields
         if f.is_relation and f.related_model is parent_model
     ]
-    columns = (*_COLUMNS[row], *to_parent)
+    columns = (*rows_of.COLUMNS[row], *to_parent)
     # One query: the first `limit` visible keys in the panel's order (read in index order
     # where an index serves it), whose rows alone are read in full, and the total as a
     # subquery (an InitPlan, run once) counting at most COUNT_CAP visible keys. A company
@@ -84,7 +87,7 @@ def _panel(
     # big company's deals panel).
     try:
         first_sql, first_params, any_sql, any_params = _first_visible(
-            queryset, rule, shown=min(limit, COUNT_CAP)
+            queryset, rule, shown=min(limit, COUNT_CAP), counted=counted
         )
     except EmptyResultSet:  # a user who may see no row of this model
         first_sql = None
@@ -130,7 +133,7 @@ def _rows_rule(user: User, queryset: QuerySet, parent: Any) -> QuerySet | None:
 
 
 def _first_visible(
-    queryset: QuerySet, rule: QuerySet | None, *, shown: int
+    queryset: QuerySet, rule: QuerySet | None, *, shown: int, counted: QuerySet | None = None
 ) -> tuple[str, list, str, list]:
     """The SQL and parameters of the keys (one column, `pk`) of the first `shown` rows of
     `queryset` that `rule` lets through, in the panel's order, and of up to COUNT_CAP such
@@ -145,7 +148,8 @@ def _first_visible(
     gives as cheaply as any other order."""
     if rule is None:  # nothing to check per row
         first = queryset.values("pk")[:shown].query.sql_with_params()
-        count = queryset.order_by().values("pk")[:COUNT_CAP].query.sql_with_params()
+        counted = queryset.values("pk") if counted is None else counted
+        count = counted.order_by()[:COUNT_CAP].query.sql_with_params()
         return first[0], list(first[1]), count[0], list(count[1])
     query = queryset.query
     order = query.order_by or (queryset.model._meta.ordering if query.default_ordering else ())
@@ -155,65 +159,18 @@ def _first_visible(
     return f"{sql} LIMIT {int(shown)}", params, f"{sql} LIMIT {COUNT_CAP}", list(params)
 
 
-# The row builders fill everything but `url` and `pk`, which _panel sets; _COLUMNS says what
-# each reads, so a panel fetches those columns and not the rows' custom fields or search text.
-def _contact_row(c: crm.Contact) -> PanelRow:
-    return PanelRow(str(c), None, meta=[m for m in (c.position, c.email) if m])
+def _document_links(record: Any) -> QuerySet:
+    """The record's links to documents, one per document (the link table's pair is unique and
+    its foreign keys hold): what its documents panel counts. Counting the documents joined
+    each link to its document, a primary key probe per link: 3.5 ms for seed_scale's big
+    company's 1,000; its links alone come from the link table's index on the record."""
+    manager = record.documents
+    column = manager.source_field_name
+    return manager.through.objects.filter(**{column: record.pk}).values(column)
 
 
-def _deal_row(d: crm.Deal) -> PanelRow:
-    return PanelRow(
-        str(d),
-        None,
-        d.status,
-        d.get_status_display(),
-        meta=[d.stage.name, money(d.amount, d.currency)],
-    )
-
-
-def _contract_row(c: crm.Contract) -> PanelRow:
-    end = [f"ends {c.end_date:%Y-%m-%d}"] if c.end_date else []
-    return PanelRow(
-        str(c), None, c.status, c.get_status_display(), meta=[money(c.value, c.currency), *end]
-    )
-
-
-def _task_row(t: crm.Task) -> PanelRow:
-    meta = [f"due {t.due_at:%Y-%m-%d}"] if t.due_at else []
-    if t.assignee_id:
-        meta.append(t.assignee.get_full_name())
-    return PanelRow(str(t), None, t.status, t.get_status_display(), meta=meta)
-
-
-def _document_row(d: crm.Document) -> PanelRow:
-    return PanelRow(
-        str(d), None, d.kind, d.get_kind_display(), meta=[d.mime_type] if d.mime_type else []
-    )
-
-
-def _lead_row(lead: crm.Lead) -> PanelRow:
-    return PanelRow(
-        str(lead),
-        None,
-        lead.status,
-        lead.get_status_display(),
-        meta=[m for m in (lead.company_name, lead.email) if m],
-    )
-
-
-def _company_row(c: crm.Company) -> PanelRow:
-    return PanelRow(str(c), None)
-
-
-_COLUMNS: dict[Callable[[Any], PanelRow], tuple[str, ...]] = {
-    _contact_row: ("first_name", "last_name", "position", "email"),
-    _deal_row: ("name", "status", "amount", "currency", "stage__name"),
-    _contract_row: ("title", "status", "value", "currency", "end_date"),
-    _task_row: ("title", "status", "due_at", "assignee__name", "assignee__email"),
-    _document_row: ("name", "kind", "mime_type"),
-    _lead_row: ("first_name", "last_name", "status", "company_name", "email"),
-    _company_row: ("name",),
-}
+# Panels that count other rows than they show (_panel's `counted`), by panel key.
+_COUNTED_BY: dict[str, Callable[[Any], QuerySet]] = {"documents": _document_links}
 
 
 def _tasks(**parent: Any) -> QuerySet:
@@ -240,28 +197,28 @@ _CONTACTS: _Spec = (
     "contacts",
     "Contacts",
     lambda r: r.contacts.order_by("last_name", "first_name"),
-    _contact_row,
+    rows_of.contact_row,
     True,
 )
 _CONTRACTS: _Spec = (
     "contracts",
     "Contracts",
     lambda r: r.contracts.order_by("-start_date"),
-    _contract_row,
+    rows_of.contract_row,
     True,
 )
 _DOCUMENTS: _Spec = (
     "documents",
     "Documents",
     lambda r: r.documents.order_by("-created_at"),
-    _document_row,
+    rows_of.document_row,
     True,
 )
 
 
 def _tasks_spec(parent: str) -> _Spec:
     # Tasks are added inline from the timeline form, so the panel has no "add" link.
-    return ("tasks", "Tasks", lambda r: _tasks(**{parent: r}), _task_row, False)
+    return ("tasks", "Tasks", lambda r: _tasks(**{parent: r}), rows_of.task_row, False)
 
 
 def _contact_deals(c: crm.Contact) -> QuerySet:
@@ -286,20 +243,20 @@ def _deal_contacts(d: crm.Deal) -> QuerySet:
 PANEL_SPECS: dict[str, list[_Spec]] = {
     "company": [
         _CONTACTS,
-        ("deals", "Deals", lambda c: _deals(Q(company=c)), _deal_row, True),
+        ("deals", "Deals", lambda c: _deals(Q(company=c)), rows_of.deal_row, True),
         _CONTRACTS,
         _tasks_spec("company"),
         _DOCUMENTS,
-        ("leads", "Leads", lambda c: c.leads.order_by("-created_at"), _lead_row, True),
+        ("leads", "Leads", lambda c: c.leads.order_by("-created_at"), rows_of.lead_row, True),
     ],
     "contact": [
-        ("deals", "Deals", _contact_deals, _deal_row, True),
+        ("deals", "Deals", _contact_deals, rows_of.deal_row, True),
         _tasks_spec("contact"),
         _DOCUMENTS,
     ],
     "lead": [_tasks_spec("lead"), _DOCUMENTS],
     "deal": [
-        ("contacts", "Contacts", _deal_contacts, _contact_row, False),
+        ("contacts", "Contacts", _deal_contacts, rows_of.contact_row, False),
         _DOCUMENTS,
         _CONTRACTS,
         _tasks_spec("deal"),
@@ -308,12 +265,30 @@ PANEL_SPECS: dict[str, list[_Spec]] = {
     "task": [_DOCUMENTS],
     # A document's linked records (invoices have no page). Their lists take no ?document=.
     "document": [
-        ("companies", "Companies", lambda d: d.companies.order_by("name"), _company_row, False),
-        ("contacts", "Contacts", lambda d: d.contacts.order_by("last_name"), _contact_row, False),
-        ("leads", "Leads", lambda d: d.leads.order_by("last_name"), _lead_row, False),
-        ("deals", "Deals", lambda d: _deals(Q(documents=d)), _deal_row, False),
-        ("contracts", "Contracts", lambda d: d.contracts.order_by("title"), _contract_row, False),
-        ("tasks", "Tasks", lambda d: _tasks(documents=d), _task_row, False),
+        (
+            "companies",
+            "Companies",
+            lambda d: d.companies.order_by("name"),
+            rows_of.company_row,
+            False,
+        ),
+        (
+            "contacts",
+            "Contacts",
+            lambda d: d.contacts.order_by("last_name"),
+            rows_of.contact_row,
+            False,
+        ),
+        ("leads", "Leads", lambda d: d.leads.order_by("last_name"), rows_of.lead_row, False),
+        ("deals", "Deals", lambda d: _deals(Q(documents=d)), rows_of.deal_row, False),
+        (
+            "contracts",
+            "Contracts",
+            lambda d: d.contracts.order_by("title"),
+            rows_of.contract_row,
+            False,
+        ),
+        ("tasks", "Tasks", lambda d: _tasks(documents=d), rows_of.task_row, False),
     ],
 }
 
@@ -353,6 +328,7 @@ def _build_panel(user: User, record: Any, spec: _Spec, *, can_add: bool) -> Pane
     panel_key, title, rows, row, add = spec
     key = record._meta.model_name
     params = None if key == "document" else {key: record.pk}
+    counted = _COUNTED_BY.get(panel_key)
     panel = _panel(
         user,
         panel_key,
@@ -362,6 +338,7 @@ def _build_panel(user: User, record: Any, spec: _Spec, *, can_add: bool) -> Pane
         more=params,
         add=params if add and can_add else None,
         parent=record,
+        counted=counted(record) if counted is not None else None,
     )
     if can_add:
         _add_link_actions(user, record, panel)

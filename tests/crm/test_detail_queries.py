@@ -160,3 +160,29 @@ def test_contact_deals_panel_lists_primary_and_linked_deals_once_each(sales_rep,
     panel = related_panel(sales_rep, contact, "deals", can_add=False)
     assert sorted(row.title for row in panel.rows) == ["Linked deal", "Primary deal"]
     assert panel.count == 2
+
+
+@pytest.mark.parametrize("kind", ["company", "contact", "deal"])
+def test_the_documents_panel_counts_the_records_links(
+    kind, sales_rep, outsider, django_assert_num_queries, monkeypatch
+) -> None:
+    record = {"company": f.CompanyFactory, "contact": f.ContactFactory, "deal": f.DealFactory}[
+        kind
+    ](owner=sales_rep)
+    # Linked documents show whoever owns them (a document follows the record it is linked to).
+    docs = [f.DocumentFactory(owner=owner) for owner in (sales_rep, outsider, outsider)]
+    record.documents.add(*docs)
+    f.DocumentFactory(owner=sales_rep)  # not linked
+    related_panel(sales_rep, record, "documents", can_add=False)  # warm the viewer's facts
+    with django_assert_num_queries(1):
+        panel = related_panel(sales_rep, record, "documents", can_add=False)
+    assert panel.count == 3 and {row.pk for row in panel.rows} == {d.pk for d in docs}
+    with CaptureQueriesContext(connection) as ctx:
+        related_panel(sales_rep, record, "documents", can_add=False)
+    (sql,) = [q["sql"] for q in ctx.captured_queries]
+    counted = sql.split("SELECT count(*) FROM (", 1)[1]
+    table = {"company": "companies", "contact": "contacts", "deal": "deals"}[kind]
+    assert counted.startswith(f'SELECT "crm_document_{table}"."{kind}_id"')
+    monkeypatch.setattr("crm.selectors.panels.COUNT_CAP", 2)
+    panel = related_panel(sales_rep, record, "documents", can_add=False)
+    assert (panel.count, panel.count_capped, len(panel.rows)) == (2, True, 2)
