@@ -1,6 +1,6 @@
 """`{% inline_field record "field" %}`: one field of a detail page, editable in place (htmx).
 
-Renders the display fragment (templates/crm/partials/_field_display.html): the value as people
+Renders the display fragment (`render_display`, written with format_html): the value as people
 read it (choice labels, a link for a record with a page, formatted dates, "—" when empty) and,
 when the user may change the record and the field is inline-editable, an Edit button that
 swaps in the field's form from `crm:<entity>.field`. The inline-edit view renders the same
@@ -19,8 +19,8 @@ from typing import Any
 from django import template
 from django.db import models
 from django.db.models import Model
-from django.template.loader import render_to_string
 from django.utils import formats, timezone
+from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -149,16 +149,22 @@ def render_display(record: Model, name: str, *, can_edit: bool, holder: Any) -> 
         and pages is not None
         and (name in pages.inline or name.startswith(CUSTOM_FIELD_PREFIX))
     )
-    context = {
-        "record": record,
-        "name": name,
-        "value": EMPTY if value in (None, "") else value,
-        "label": label,
-        "editable": editable,
-        "dom_id": f"field-{key}-{record.pk}-{name}",
-        "url": field_url(record, name) if editable else "",
-    }
-    return render_to_string("crm/partials/_field_display.html", context)
+    # Written here rather than by a template: render_to_string for each of a detail page's
+    # ~26 fields (template lookup, context, render) was ~5 ms of the company page.
+    shown = EMPTY if value in (None, "") else localize(value)  # as {{ value }} would
+    button = format_html(_EDIT_BUTTON, field_url(record, name), label) if editable else ""
+    return format_html(_DISPLAY, f"field-{key}-{record.pk}-{name}", shown, button)
+
+
+# One field as read; with an Edit button that swaps in its form (crm:<entity>.field) when the
+# user may change it. Every value goes through format_html, so it is escaped unless safe.
+_DISPLAY = (
+    '<span class="inline-field" id="{}">\n  <span class="inline-value">{}</span>\n  {}\n</span>'
+)
+_EDIT_BUTTON = (
+    '<button type="button" class="inline-edit small secondary" hx-get="{}"'
+    ' hx-target="closest .inline-field" hx-swap="outerHTML" aria-label="Edit {}">Edit</button>'
+)
 
 
 @register.simple_tag(takes_context=True)

@@ -66,6 +66,23 @@ def test_display_shows_choice_labels_links_dates_and_a_dash_for_empty(sales_rep:
     assert "Dec. 10, 1990" in render_tag(contact, "birthday", sales_rep)
 
 
+def test_display_escapes_what_it_shows_and_writes_the_whole_fragment(sales_rep: Any) -> None:
+    company = f.CompanyFactory(owner=sales_rep, name='<b>"Acme" & Co</b>', employee_count=1200)
+    html = render_tag(company, "name", sales_rep, can_edit=True)
+    assert "&lt;b&gt;&quot;Acme&quot; &amp; Co&lt;/b&gt;" in html and "<b>" not in html
+    dom_id = f"field-company-{company.pk}-name"
+    assert html.startswith(f'<span class="inline-field" id="{dom_id}">')
+    assert '<span class="inline-value">&lt;b&gt;' in html and html.endswith("</span>")
+    button = (
+        f'<button type="button" class="inline-edit small secondary" hx-get="'
+        f'{field_url(company, "name")}" hx-target="closest .inline-field" hx-swap="outerHTML"'
+        ' aria-label="Edit name">Edit</button>'
+    )
+    assert button in html
+    count = render_tag(company, "employee_count", sales_rep, can_edit=False)
+    assert '<span class="inline-value">1200</span>' in count and "<button" not in count
+
+
 def test_display_has_an_edit_button_only_for_users_who_may_edit(
     sales_rep: Any, teammate: Any
 ) -> None:
