@@ -4,12 +4,18 @@ query. Part of crm.permissions, which re-exports them; the rules themselves are 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from django.db.models import F, Model, Value
+from django.db import connection
+from django.db.models import F, Model, QuerySet, Value
 from django.db.models.functions import JSONObject
 
+from crm.lookups import KeySet
 from crm.permissions.rules import _RULES, EDIT, VIEW, _rule
 from crm.permissions.viewer import _viewer
 
@@ -61,29 +67,86 @@ def visible_rows_each(
     if v is None:
         return found
     with_fields = any(fields for _, _, fields in wanted)
-    arms = []
+    shape, keysets = [], []
     for n, (model, ids, fields) in enumerate(wanted):
         keys = frozenset(pk for pk in ids if pk is not None)
         if not keys:
             continue
-        free = v.is_admin or not governs(model)
-        if free and not with_fields:
+        if (v.is_admin or not governs(model)) and not with_fields:
             found[n] = {key: {} for key in keys}
             continue
-        model = model._meta.concrete_model
-        rows = model._default_manager.filter(pk__any=keys)
-        if not free:
-            rows = rows.filter(_rule(v, model, VIEW))
-        rows = rows.order_by().annotate(arm=Value(n))
-        if with_fields:
-            data = JSONObject(**{path: F(path) for path in fields})
-            arms.append(rows.annotate(data=data).values_list("arm", "pk", "data"))
-        else:
-            arms.append(rows.values_list("arm", "pk"))
-    if arms:
-        for n, pk, *data in arms[0].union(*arms[1:], all=True):
-            found[n][pk] = data[0] if data else {}
+        shape.append((n, model._meta.concrete_model, tuple(fields)))
+        keysets.append(keys)
+    if not shape:
+        return found
+
+    def build(markers: list[KeySet]) -> QuerySet:
+        arms = []
+        for (n, model, fields), marker in zip(shape, markers, strict=True):
+            rows = model._default_manager.filter(pk__any=marker)
+            if not (v.is_admin or not governs(model)):
+                rows = rows.filter(_rule(v, model, VIEW))
+            rows = rows.order_by().annotate(arm=Value(n))
+            if with_fields:
+                data = JSONObject(**{path: F(path) for path in fields})
+                arms.append(rows.annotate(data=data).values_list("arm", "pk", "data"))
+            else:
+                arms.append(rows.values_list("arm", "pk"))
+        return arms[0].union(*arms[1:], all=True)
+
+    key = (VIEW, with_fields, tuple(shape))
+    for n, pk, *data in _keyed_rows(v, key, build, keysets):
+        found[n][pk] = _json(data[0]) if data else {}
     return found
+
+
+def _json(value: Any) -> dict[str, Any]:
+    # Django reads jsonb as text (JSONField parses it); a raw cursor gets that text.
+    return value if isinstance(value, dict) else json.loads(value)
+
+
+# The keyed checks (visible_rows_each, editable_ids) compiled once per viewer and shape: the
+# SQL of "rows of these models among these keys that the viewer may see / change" differs
+# from page to page only in the keys. Compiling it (each model's rule resolved and written
+# out) was more than half of such a check: 3.3 of 5.4 ms for the task list's five related
+# models at 1M contacts, 1.4 of 2.9 ms for its edit check. The SQL is compiled with marker
+# key sets, whose literals (random, one per arm) are then found among the parameters; each
+# use puts the real keys' literals in their places. Keyed by the viewer's facts (what the
+# rules read, as for the kept rules in rules.py) and the shape; bounded, least recent first:
+# an entry holds its SQL and parameters (~70 KB for a rep's task list), 128 at most ~9 MB.
+_KEYED_SIZE = 128
+_keyed: OrderedDict[tuple[Any, ...], tuple[str, tuple[Any, ...], tuple[int, ...]]] = OrderedDict()
+_keyed_lock = threading.Lock()
+
+
+def _keyed_rows(
+    v: Any, shape: tuple[Any, ...], build: Callable[[list[KeySet]], QuerySet], keysets: list
+) -> list[tuple[Any, ...]]:
+    """The rows of build(keysets), its SQL compiled at most once per (v's facts, shape)."""
+    key = (("admin",) if v.is_admin else v.facts(), shape)  # an admin's SQL holds no rule
+    with _keyed_lock:
+        kept = _keyed.get(key)
+        if kept is not None:
+            _keyed.move_to_end(key)
+    if kept is None:
+        markers = [KeySet([], [str(uuid.uuid4())]) for _ in keysets]
+        sql, params = build(markers).query.sql_with_params()
+        literals = [marker.literal for marker in markers]
+        positions = tuple(i for literal in literals for i, p in enumerate(params) if p == literal)
+        if len(positions) != len(markers):  # keys not sent as one literal: not kept
+            return list(build(keysets))
+        kept = (sql, tuple(params), positions)
+        with _keyed_lock:
+            _keyed[key] = kept
+            while len(_keyed) > _KEYED_SIZE:
+                _keyed.popitem(last=False)
+    sql, params, positions = kept
+    params = list(params)
+    for position, keys in zip(positions, keysets, strict=True):
+        params[position] = "{" + ",".join(map(str, keys)) + "}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def viewable(user: Any, objs: Iterable[Model]) -> set[tuple[type[Model], Any]]:
@@ -118,6 +181,10 @@ def editable_ids(user: Any, objs: Iterable[Model]) -> set[Any]:
     rest = frozenset(obj.pk for obj in objs) - granted
     if rest:
         model = type(objs[0])._meta.concrete_model
-        rows = model._default_manager.filter(_rule(v, model, EDIT), pk__any=rest)
-        granted |= set(rows.values_list("pk", flat=True))
+
+        def build(markers: list[KeySet]) -> QuerySet:
+            rows = model._default_manager.filter(_rule(v, model, EDIT), pk__any=markers[0])
+            return rows.values_list("pk")
+
+        granted |= {pk for (pk,) in _keyed_rows(v, (EDIT, model), build, [rest])}
     return granted

@@ -1,0 +1,79 @@
+"""The keyed checks (which of these keys a user may see or change) compile their SQL once per
+viewer's facts and shape, then send other keys in the same SQL (crm.permissions.keys): the
+answers must be those of a check compiled afresh, for any keys, and follow any change of what
+the rules read."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User
+from crm import factories as f
+from crm import models as crm
+from crm import permissions
+from crm.permissions import keys
+
+pytestmark = pytest.mark.django_db
+
+
+def _fresh(user: User) -> User:
+    return User.objects.select_related("team").get(pk=user.pk)
+
+
+def _afresh(user: User, wanted: list) -> list[set]:
+    """The same check with nothing kept: what the kept SQL must always answer."""
+    keys._keyed.clear()
+    try:
+        return permissions.visible_ids_each(_fresh(user), wanted)
+    finally:
+        keys._keyed.clear()
+
+
+def test_kept_sql_answers_for_other_keys_as_a_fresh_check(sales_rep, teammate, outsider) -> None:
+    mine = f.CompanyFactory.create_batch(2, owner=sales_rep)
+    shared = f.CompanyFactory(owner=teammate, shared_with_team=True)
+    hidden = f.CompanyFactory.create_batch(2, owner=outsider)
+    contacts = [f.ContactFactory(owner=sales_rep), f.ContactFactory(owner=outsider)]
+    keys._keyed.clear()
+    first = [(crm.Company, [mine[0].pk, hidden[0].pk]), (crm.Contact, [c.pk for c in contacts])]
+    assert permissions.visible_ids_each(_fresh(sales_rep), first) == [
+        {mine[0].pk},
+        {contacts[0].pk},
+    ]
+    assert len(keys._keyed) == 1
+    second = [
+        (crm.Company, [mine[1].pk, shared.pk, hidden[1].pk]),
+        (crm.Contact, [contacts[1].pk]),
+    ]
+    with CaptureQueriesContext(connection) as ctx:
+        found = permissions.visible_ids_each(_fresh(sales_rep), second)
+    assert len(keys._keyed) == 1  # the same SQL, kept: nothing compiled for the second keys
+    sql = ctx.captured_queries[-1]["sql"]
+    assert str(shared.pk) in sql and str(mine[0].pk) not in sql  # this call's keys, not the last
+    assert found == [{mine[1].pk, shared.pk}, set()] == _afresh(sales_rep, second)
+
+
+def test_kept_sql_follows_what_the_rules_read(sales_rep, outsider) -> None:
+    company = f.CompanyFactory(owner=outsider)
+    wanted = [(crm.Company, [company.pk])]
+    assert permissions.visible_ids_each(_fresh(sales_rep), wanted) == [set()]
+    company.watchers.add(sales_rep)  # the next request's facts differ: new SQL
+    assert permissions.visible_ids_each(_fresh(sales_rep), wanted) == [{company.pk}]
+
+
+def test_kept_edit_sql_answers_for_other_rows(sales_rep, teammate, outsider) -> None:
+    company = f.CompanyFactory(owner=sales_rep)
+    other = f.CompanyFactory(owner=outsider)
+    # Tasks the rep neither owns nor is assigned: editable through a parent the rep owns.
+    on_mine = f.TaskFactory.create_batch(2, owner=teammate, assignee=teammate, company=company)
+    on_other = f.TaskFactory(
+        owner=outsider, assignee=outsider, company=other, shared_with_team=False
+    )
+    keys._keyed.clear()
+    assert permissions.editable_ids(_fresh(sales_rep), [on_mine[0], on_other]) == {on_mine[0].pk}
+    assert len(keys._keyed) == 1
+    assert permissions.editable_ids(_fresh(sales_rep), [on_mine[1]]) == {on_mine[1].pk}
+    assert permissions.editable_ids(_fresh(sales_rep), [on_other]) == set()
+    assert len(keys._keyed) == 1
