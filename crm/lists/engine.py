@@ -133,13 +133,14 @@ def attach_relations(spec: ListSpec, user: Any, rows: list[Model]) -> None:
             setattr(row, name, data is not None)
             if read and data is not None:
                 if key not in made:
-                    made[key] = _related(f.related_model, key, data, using)
+                    made[key] = related_row(f.related_model, key, data, using)
                 f.set_cached_value(row, made[key])
 
 
-def _related(model: type[Model], pk: Any, data: dict[str, Any], using: str | None) -> Model:
+def related_row(model: type[Model], pk: Any, data: dict[str, Any], using: str | None) -> Model:
     """A `model` row as the database would give it: its key and `data` (fields and, as
-    "relation__field", its own related row's), the other fields deferred."""
+    "relation__field", its own related row's), the other fields deferred. `data` is what
+    permissions.visible_rows_each gives for a key."""
     values: dict[str, Any] = {model._meta.pk.attname: pk}
     nested: dict[str, dict[str, Any]] = {}
     for path, value in data.items():
@@ -156,7 +157,7 @@ def _related(model: type[Model], pk: Any, data: dict[str, Any], using: str | Non
         field = model._meta.get_field(head)
         key = getattr(obj, field.attname)  # its key must be among the fields read
         if key is not None:
-            field.set_cached_value(obj, _related(field.related_model, key, sub, using))
+            field.set_cached_value(obj, related_row(field.related_model, key, sub, using))
     return obj
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,19 +11,21 @@ from django.utils import timezone
 
 from accounts.models import User
 from crm import permissions
+from crm.lists.engine import related_row
 from crm.models import Board, Company, Contact, Deal, Lead, Section, Task
 from crm.models.work import OPEN_TASK_STATUSES, PARENT_FIELDS
 
 MY_TASKS_LIMIT = 200
 DONE_LIMIT = 50
 _PARENT_MODELS = {"company": Company, "contact": Contact, "lead": Lead, "deal": Deal}
-# The columns a parent's name is made of (its __str__).
+# The columns a parent's name is made of (its __str__); a board card's board, by its section.
 _SHOWN = {
     Company: ("name",),
     Contact: ("first_name", "last_name"),
     Lead: ("first_name", "last_name"),
     Deal: ("name",),
 }
+_BOARD = ("board_id", "board__title")
 
 
 @dataclass
@@ -70,35 +71,25 @@ def _mine(user: User, statuses: tuple[str, ...], order: tuple[Any, ...], limit: 
 
 def _attach_parents(user: User, tasks: list[Task]) -> None:
     """Set `task.related` to the record the task is about, or its board, when the user may
-    see it (None otherwise): one query per kind of parent, never one per task. A task
-    assigned to someone does not reveal a record they may not open."""
-    wanted: dict[str, set[Any]] = defaultdict(set)
-    for task in tasks:
-        for name in PARENT_FIELDS:
-            if getattr(task, f"{name}_id"):
-                wanted[name].add(getattr(task, f"{name}_id"))
-        if task.section_id:
-            wanted["section"].add(task.section_id)
-    found: dict[tuple[str, Any], Any] = {}
-    for name, ids in wanted.items():
-        # The keys as one array (crm.lookups), and only what the row shows of the record (its
-        # name, its URL from the key): up to 200 full records with their custom fields and
-        # search text, each key a parameter of its own, took 22 ms of "my tasks" at 1M.
-        keys = frozenset(ids)
-        if name == "section":
-            qs = Section.objects.filter(pk__any=keys).visible_to(user).select_related("board")
-            qs = qs.only("board_id", "board__title")
-        else:
-            model = _PARENT_MODELS[name]
-            qs = model.objects.filter(pk__any=keys).visible_to(user).only(*_SHOWN[model])
-        found.update({(name, obj.pk): obj for obj in qs})
+    see it (None otherwise): one query for every kind of parent (visible_rows_each, which
+    brings the columns of their names too), never one per task. A task assigned to someone
+    does not reveal a record they may not open."""
+    kinds = [(name, _PARENT_MODELS[name], _SHOWN[_PARENT_MODELS[name]]) for name in PARENT_FIELDS]
+    kinds.append(("section", Section, _BOARD))
+    wanted = [
+        (model, {getattr(t, f"{name}_id") for t in tasks}, shown) for name, model, shown in kinds
+    ]
+    found = permissions.visible_rows_each(user, wanted)
+    using = tasks[0]._state.db if tasks else None
     for task in tasks:
         task.related = None
-        for name in (*PARENT_FIELDS, "section"):
+        for (name, model, _), visible in zip(kinds, found, strict=True):
             pk = getattr(task, f"{name}_id")
             if pk:
-                related = found.get((name, pk))
-                task.related = related.board if name == "section" and related else related
+                data = visible.get(pk)
+                if data is not None:
+                    related = related_row(model, pk, data, using)
+                    task.related = related.board if name == "section" else related
                 break
 
 

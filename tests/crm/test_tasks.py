@@ -115,6 +115,35 @@ def test_my_tasks_page_shows_groups_done_buttons_and_related_records(sales_rep, 
     assert reverse("crm:task.done", args=[task.pk]) in html
 
 
+def test_my_tasks_names_every_kind_of_parent_from_one_query(
+    sales_rep, outsider, django_assert_num_queries
+) -> None:
+    from crm.selectors.tasks import _attach_parents
+
+    board = f.BoardFactory(owner=sales_rep, title="Launch")
+    parents = {
+        "company": f.CompanyFactory(owner=sales_rep, name="Globex"),
+        "contact": f.ContactFactory(owner=sales_rep, first_name="Hank", last_name="Scorpio"),
+        "lead": f.LeadFactory(owner=sales_rep, first_name="Homer", last_name="Simpson"),
+        "deal": f.DealFactory(owner=sales_rep, name="Big deal"),
+        "section": f.SectionFactory(board=board),
+    }
+    tasks = [f.TaskFactory(owner=sales_rep, **{k: v}) for k, v in parents.items()]
+    hidden = f.TaskFactory(owner=sales_rep, company=f.CompanyFactory(owner=outsider, name="Nope"))
+    tasks = list(
+        Task.objects.filter(pk__in=[t.pk for t in [*tasks, hidden]]).order_by("created_at")
+    )
+    _attach_parents(sales_rep, tasks)  # reads the viewer's facts
+    with django_assert_num_queries(1):
+        _attach_parents(sales_rep, tasks)
+    with django_assert_num_queries(0):
+        named = [
+            (str(t.related), t.related.get_absolute_url()) if t.related else None for t in tasks
+        ]
+    expected = [(str(p), p.get_absolute_url()) for p in [*list(parents.values())[:4], board]]
+    assert named == [*expected, None]
+
+
 def test_my_tasks_page_marks_overdue_dates_and_posts_back_to_itself(sales_rep, login) -> None:
     late = f.TaskFactory(owner=sales_rep, title="Late one", due_at=_due(-2))
     f.TaskFactory(owner=sales_rep, title="Later one", due_at=_due(20))
