@@ -182,7 +182,7 @@ def csv_export(
         annotations.setdefault(flag, Value(True, output_field=BooleanField()))
     # The row tuple: the keyset's pk and sort value, then every path a column reads, once.
     paths = list(dict.fromkeys(["pk", order.path, *(p for c in columns for p in c.paths)]))
-    visible = permissions.visible_to(user, spec.model)
+    visible = permissions.listed_to(user, spec.model)  # the top of the row query
     rows = (
         engine.filtered(spec, visible, form, ctx)
         .annotate(**annotations)

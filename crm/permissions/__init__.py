@@ -40,6 +40,7 @@ from crm.permissions.keys import (
     _owns,
     editable_ids,
     governs,
+    rule_condition,
     viewable,
     visible_ids,
     visible_ids_each,
@@ -75,6 +76,7 @@ __all__ = [
     "get_object_for_user_or_404",
     "governs",
     "if_visible",
+    "listed_to",
     "probes_rows",
     "reassign_targets",
     "tasks_assigned_to",
@@ -114,6 +116,22 @@ def _filter(user: Any, model_or_qs: type[M] | QuerySet[M], action: Action) -> Qu
 def visible_to(user: Any, model_or_qs: type[M] | QuerySet[M]) -> QuerySet[M]:
     """The rows `user` may see: the base of every list, search, export, count and panel."""
     return _filter(user, model_or_qs, VIEW)
+
+
+def listed_to(user: Any, model: type[M]) -> QuerySet[M]:
+    """visible_to(user, model), for the top of a list page's or an export's row query only:
+    the same rows, with the rule of a model whose rule is costly to build and compile (tasks,
+    documents, notes, comments: PROBED_MODELS) filtered as SQL compiled once per viewer
+    (keys.rule_condition). Never to be used as a subquery: that SQL names the table itself,
+    which inside a subquery would be another row's."""
+    v = _viewer(user)
+    model = model._meta.concrete_model
+    if v is None or v.is_admin or model not in PROBED_MODELS:
+        return visible_to(user, model)
+    condition = rule_condition(v, model, VIEW)
+    if condition is None:
+        return visible_to(user, model)
+    return model._default_manager.filter(condition)
 
 
 def visible_condition(user: Any, model: type[Model]) -> Q | None:

@@ -49,7 +49,8 @@ def record_list(*, user: Any, spec: ListSpec, params: QueryDict) -> RecordList:
     """
     ctx = FilterContext(user)
     form = ListFilterForm(spec=spec, ctx=ctx, data=params)
-    visible = permissions.visible_to(user, spec.model)
+    # The top of the row query: a kept compiled rule for tasks and documents (listed_to).
+    visible = permissions.listed_to(user, spec.model)
     page = engine.run(
         spec,
         visible,

@@ -77,3 +77,23 @@ def test_kept_edit_sql_answers_for_other_rows(sales_rep, teammate, outsider) -> 
     assert permissions.editable_ids(_fresh(sales_rep), [on_mine[1]]) == {on_mine[1].pk}
     assert permissions.editable_ids(_fresh(sales_rep), [on_other]) == set()
     assert len(keys._keyed) == 1
+
+
+@pytest.mark.parametrize("model", [crm.Task, crm.Document, crm.Note, crm.TaskComment])
+def test_a_list_top_query_filters_by_the_kept_compiled_rule(model, sales_rep, admin_user) -> None:
+    keys._keyed.clear()
+    sql = str(permissions.listed_to(_fresh(sales_rep), model).query)
+    assert len(keys._keyed) == 1  # the rule's SQL, compiled and kept
+    assert sql == str(permissions.listed_to(_fresh(sales_rep), model).query)
+    ((condition, _, _),) = keys._keyed.values()
+    assert condition.startswith("(") and "(SELECT" in condition  # the rule's probes
+    # The ORM's own text for the rule, now at the top of the query, in parentheses.
+    plain = str(permissions.visible_to(_fresh(sales_rep), model).query)
+    head, rest = plain.split(" WHERE ", 1)
+    rule, order = rest.rsplit(" ORDER BY ", 1)
+    assert sql == f"{head} WHERE ({rule}) ORDER BY {order}"
+    # Cheap rules and admins are filtered the usual way.
+    assert str(permissions.listed_to(sales_rep, crm.Contact).query) == str(
+        permissions.visible_to(sales_rep, crm.Contact).query
+    )
+    assert "WHERE" not in str(permissions.listed_to(admin_user, model).query)

@@ -288,6 +288,10 @@ def check_cells(
     assert _labels(world, listed) == expected["view"], "list"
     exported = {row.pk for row in permissions.visible_to(user, in_world).iterator()}
     assert _labels(world, exported) == expected["view"], "export"
+    # A list page's and an export's top query (a compiled rule, kept, for tasks and documents).
+    for _ in range(2):  # compiled, then kept
+        top = permissions.listed_to(user, model).filter(pk__in=in_world.values("pk"))
+        assert _labels(world, set(top.values_list("pk", flat=True))) == expected["view"], "top"
     assert in_world.visible_to(user).count() == len(expected["view"]), "count"
     assert (
         _labels(world, set(in_world.editable_by(user).values_list("pk", flat=True)))
