@@ -118,20 +118,22 @@ def visible_to(user: Any, model_or_qs: type[M] | QuerySet[M]) -> QuerySet[M]:
     return _filter(user, model_or_qs, VIEW)
 
 
-def listed_to(user: Any, model: type[M]) -> QuerySet[M]:
-    """visible_to(user, model), for the top of a list page's or an export's row query only:
-    the same rows, with the rule of a model whose rule is costly to build and compile (tasks,
-    documents, notes, comments: PROBED_MODELS) filtered as SQL compiled once per viewer
-    (keys.rule_condition). Never to be used as a subquery: that SQL names the table itself,
-    which inside a subquery would be another row's."""
+def listed_to(user: Any, model_or_qs: type[M] | QuerySet[M]) -> QuerySet[M]:
+    """visible_to(user, model_or_qs), for the top of a query only (a list page's or an
+    export's row query, the object a view works on): the same rows, with the rule of a model
+    whose rule is costly to build and compile (tasks, documents, notes, comments:
+    PROBED_MODELS) filtered as SQL compiled once per viewer (keys.rule_condition). Never for a
+    query that becomes a subquery: that SQL names the table itself, which inside a subquery
+    would be another row's."""
+    qs = _as_queryset(model_or_qs)
     v = _viewer(user)
-    model = model._meta.concrete_model
+    model = qs.model._meta.concrete_model
     if v is None or v.is_admin or model not in PROBED_MODELS:
-        return visible_to(user, model)
+        return visible_to(user, qs)
     condition = rule_condition(v, model, VIEW)
     if condition is None:
-        return visible_to(user, model)
-    return model._default_manager.filter(condition)
+        return visible_to(user, qs)
+    return qs.filter(condition)
 
 
 def visible_condition(user: Any, model: type[Model]) -> Q | None:
@@ -352,7 +354,7 @@ def get_object_for_user_or_404(
     Pass a QuerySet to add `select_related` and the like:
     `get_object_for_user_or_404(request, Deal.objects.select_related("stage"), pk)`.
     """
-    qs = visible_to(request.user, model_or_qs)
+    qs = listed_to(request.user, model_or_qs)  # a query of its own, never a subquery
     try:
         obj = qs.get(pk=pk)
     except (qs.model.DoesNotExist, ValidationError, ValueError, TypeError):
