@@ -6,9 +6,10 @@ like any ModelChoiceField, so an invisible or malformed id is a field error. Its
 `RecordAutocompleteWidget`, decides how to render when it renders (a form that is only
 validated costs nothing extra):
 
-- one query fetches at most `select_limit + 1` rows of the queryset (ids and label columns,
-  in the form's order; never a COUNT over a big table). When they all fit, they are the
-  options of a plain `<select>`: no script needed, and small installs keep a simple UI;
+- one query asks whether the queryset holds a row beyond `select_limit` (unordered, LIMIT 1
+  OFFSET select_limit; never a COUNT over a big table). When it does not, a second reads them
+  (ids and label columns, in the form's order) as the options of a plain `<select>`: no
+  script needed, and small installs keep a simple UI;
 - otherwise a type-ahead: a search input (labelled by the field's label) that asks
   `crm:autocomplete` for matches as the user types, a hidden input carrying the chosen id, and
   a listbox of results; static/js/autocomplete.js moves through and picks the options. The
@@ -119,11 +120,16 @@ class RecordChoiceField(forms.ModelChoiceField):
         return self.queryset.only(*self.spec.label_columns)
 
     def few_choices(self, limit: int) -> list[tuple[Any, str]] | None:
-        """The select's options when the queryset has at most `limit` rows, else None: one
-        query, LIMIT limit + 1, in the queryset's order."""
-        rows = list(self._labelled()[: limit + 1])
-        if len(rows) > limit:
+        """The select's options when the queryset has at most `limit` rows, else None.
+
+        First whether a row lies beyond `limit`, asked without an order (LIMIT 1 OFFSET
+        limit, read in whatever order an index of the filter gives): in the queryset's order
+        that was a sort of every matching row to cut the first limit + 1, 16 ms for a rep's
+        11,764 own leads on a document's link form at 1M contacts. Only when there are few
+        are they read, in order: two small queries then, one when there are many."""
+        if self.queryset.order_by()[limit : limit + 1].exists():
             return None
+        rows = list(self._labelled()[:limit])
         empty = [] if self.empty_label is None else [("", self.empty_label)]
         return empty + [(self.prepare_value(obj), self.label_from_instance(obj)) for obj in rows]
 
