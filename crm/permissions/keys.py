@@ -144,10 +144,16 @@ def _keyed_rows(
     sql, params, positions = kept
     params = list(params)
     for position, keys in zip(positions, keysets, strict=True):
-        params[position] = "{" + ",".join(map(str, keys)) + "}"
+        params[position] = "{" + ",".join(map(_uuid_text, keys)) + "}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def _uuid_text(key: Any) -> str:
+    # Each key as a UUID's text: a string with a comma or a brace would otherwise add elements
+    # of its own to the array literal (a ValueError names a key that is not a UUID).
+    return str(key if isinstance(key, uuid.UUID) else uuid.UUID(str(key)))
 
 
 def rule_condition(v: Any, model: type[Model], action: str) -> RawSQL | None:

@@ -97,3 +97,11 @@ def test_a_list_top_query_filters_by_the_kept_compiled_rule(model, sales_rep, ad
         permissions.visible_to(sales_rep, crm.Contact).query
     )
     assert "WHERE" not in str(permissions.listed_to(admin_user, model).query)
+
+
+def test_a_key_is_a_uuid_or_an_error_never_several_keys(sales_rep, outsider) -> None:
+    mine, hidden = f.CompanyFactory(owner=sales_rep), f.CompanyFactory(owner=outsider)
+    assert permissions.visible_ids(sales_rep, crm.Company, [str(mine.pk)]) == {mine.pk}
+    assert permissions.visible_ids(sales_rep, crm.Company, [str(hidden.pk)]) == set()
+    with pytest.raises(ValueError):
+        permissions.visible_ids(sales_rep, crm.Company, [f"{hidden.pk},{mine.pk}"])
