@@ -73,19 +73,20 @@ def visible_rows_each(
         keys = frozenset(pk for pk in ids if pk is not None)
         if not keys:
             continue
-        if (v.is_admin or not governs(model)) and not with_fields:
+        free = v.is_admin or not governs(model)  # no rule to apply
+        if free and not with_fields:
             found[n] = {key: {} for key in keys}
             continue
-        shape.append((n, model._meta.concrete_model, tuple(fields)))
+        shape.append((n, model._meta.concrete_model, tuple(fields), free))
         keysets.append(keys)
     if not shape:
         return found
 
     def build(markers: list[KeySet]) -> QuerySet:
         arms = []
-        for (n, model, fields), marker in zip(shape, markers, strict=True):
+        for (n, model, fields, free), marker in zip(shape, markers, strict=True):
             rows = model._default_manager.filter(pk__any=marker)
-            if not (v.is_admin or not governs(model)):
+            if not free:
                 rows = rows.filter(_rule(v, model, VIEW))
             rows = rows.order_by().annotate(arm=Value(n))
             if with_fields:
@@ -120,27 +121,41 @@ _keyed: OrderedDict[tuple[Any, ...], tuple[str, tuple[Any, ...], tuple[int, ...]
 _keyed_lock = threading.Lock()
 
 
+def _kept(key: tuple[Any, ...], compile_: Callable[[], Any]) -> Any:
+    """The entry kept for `key`, compiled (and kept) on a miss; None, not kept, when
+    compile_ gives None. The least recently used entries go beyond _KEYED_SIZE."""
+    with _keyed_lock:
+        kept = _keyed.get(key)
+        if kept is not None:
+            _keyed.move_to_end(key)
+            return kept
+    kept = compile_()
+    if kept is not None:
+        with _keyed_lock:
+            _keyed[key] = kept
+            while len(_keyed) > _KEYED_SIZE:
+                _keyed.popitem(last=False)
+    return kept
+
+
 def _keyed_rows(
     v: Any, shape: tuple[Any, ...], build: Callable[[list[KeySet]], QuerySet], keysets: list
 ) -> list[tuple[Any, ...]]:
     """The rows of build(keysets), its SQL compiled at most once per (v's facts, shape)."""
     key = (("admin",) if v.is_admin else v.facts(), shape)  # an admin's SQL holds no rule
-    with _keyed_lock:
-        kept = _keyed.get(key)
-        if kept is not None:
-            _keyed.move_to_end(key)
-    if kept is None:
+
+    def compile_() -> tuple[str, tuple[Any, ...], tuple[int, ...]] | None:
         markers = [KeySet([], [str(uuid.uuid4())]) for _ in keysets]
         sql, params = build(markers).query.sql_with_params()
         literals = [marker.literal for marker in markers]
         positions = tuple(i for literal in literals for i, p in enumerate(params) if p == literal)
         if len(positions) != len(markers):  # keys not sent as one literal: not kept
-            return list(build(keysets))
-        kept = (sql, tuple(params), positions)
-        with _keyed_lock:
-            _keyed[key] = kept
-            while len(_keyed) > _KEYED_SIZE:
-                _keyed.popitem(last=False)
+            return None
+        return sql, tuple(params), positions
+
+    kept = _kept(key, compile_)
+    if kept is None:
+        return list(build(keysets))
     sql, params, positions = kept
     params = list(params)
     for position, keys in zip(positions, keysets, strict=True):
@@ -167,24 +182,18 @@ def rule_condition(v: Any, model: type[Model], action: str) -> RawSQL | None:
     the table's own name, which is the row query's base alias: right at the top of a query,
     wrong if the query became a subquery (Django renames the aliases of a subquery, not
     those inside raw SQL), which is why only listed_to uses it."""
-    key = (v.facts(), ("condition", model, action))
-    with _keyed_lock:
-        kept = _keyed.get(key)
-        if kept is not None:
-            _keyed.move_to_end(key)
-    if kept is None:
+
+    def compile_() -> tuple[str, tuple[Any, ...], tuple[int, ...]] | None:
         rows = model._default_manager.filter(_rule(v, model, action)).order_by().values("pk")
         sql, params = rows.query.sql_with_params()
         quote = connection.ops.quote_name
         table = quote(model._meta.db_table)
         head = f'SELECT {table}.{quote(model._meta.pk.column)} AS "pk" FROM {table} WHERE '  # noqa: S608 (compared, not run)
-        if not sql.startswith(head):
-            return None
-        kept = (sql[len(head) :], tuple(params), ())
-        with _keyed_lock:
-            _keyed[key] = kept
-            while len(_keyed) > _KEYED_SIZE:
-                _keyed.popitem(last=False)
+        return (sql[len(head) :], tuple(params), ()) if sql.startswith(head) else None
+
+    kept = _kept((v.facts(), ("condition", model, action)), compile_)
+    if kept is None:
+        return None
     condition, params, _ = kept
     return RawSQL(condition, params, output_field=BooleanField())  # noqa: S611 (ORM-compiled)
 
