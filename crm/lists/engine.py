@@ -10,7 +10,6 @@ the page says "about 1,204,000" on a million rows and "37" on a small team's lis
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,15 +18,13 @@ from django.db import connections
 from django.db.models import BooleanField, Case, F, Model, QuerySet, Value, When
 
 from crm import permissions
-from crm.fence import first_rows, planner_settings
+from crm.fence import first_rows
 from crm.forms.lists import DEFAULT_PER_PAGE, ListFilterForm
 from crm.lists import keyset
 from crm.lists.filters import FilterContext, SearchFilter
 from crm.lists.spec import ListSpec
 from crm.pagination import EstimatedCountPaginator, Planned, is_unfiltered, planned_rows
 
-# Lists joining this many relations for their columns read under a fixed join order (paginate).
-FIXED_JOIN_ORDER_FROM = 5
 # A task's "About" column reads the record it hangs off, or its board through its section.
 RECORD_RELATIONS = ("company", "contact", "lead", "deal", "section")
 _VISIBLE_PREFIX = "list_visible_"
@@ -133,32 +130,8 @@ def attach_relations(spec: ListSpec, user: Any, rows: list[Model]) -> None:
             setattr(row, name, data is not None)
             if read and data is not None:
                 if key not in made:
-                    made[key] = related_row(f.related_model, key, data, using)
+                    made[key] = permissions.related_row(f.related_model, key, data, using)
                 f.set_cached_value(row, made[key])
-
-
-def related_row(model: type[Model], pk: Any, data: dict[str, Any], using: str | None) -> Model:
-    """A `model` row as the database would give it: its key and `data` (fields and, as
-    "relation__field", its own related row's), the other fields deferred. `data` is what
-    permissions.visible_rows_each gives for a key."""
-    values: dict[str, Any] = {model._meta.pk.attname: pk}
-    nested: dict[str, dict[str, Any]] = {}
-    for path, value in data.items():
-        head, _, rest = path.partition("__")
-        if rest:
-            nested.setdefault(head, {})[rest] = value
-            continue
-        field = model._meta.get_field(head)
-        values[field.attname] = field.to_python(value)
-    fields = model._meta.concrete_fields
-    names = [f.attname for f in fields if f.attname in values]
-    obj = model.from_db(using, names, [values[name] for name in names])
-    for head, sub in nested.items():
-        field = model._meta.get_field(head)
-        key = getattr(obj, field.attname)  # its key must be among the fields read
-        if key is not None:
-            field.set_cached_value(obj, related_row(field.related_model, key, sub, using))
-    return obj
 
 
 @dataclass
@@ -219,39 +192,32 @@ def paginate(
     cursor_after = keyset.decode(order, after) if after else None
     cursor_before = keyset.decode(order, before) if before and not cursor_after else None
 
-    # select_related writes LEFT JOINs to primary keys, already in their best order; with the
-    # task list's eight of them PostgreSQL spent 14-20 ms of each page (against 3 ms executing
-    # it) searching join orders. join_collapse_limit = 1 keeps the order written. (No list
-    # joins that many since its governed relations are read after the rows, attach_relations;
-    # kept for a list that would.)
-    fixed_joins = len(joined) >= FIXED_JOIN_ORDER_FROM
     # A visibility rule that probes each row (tasks, documents): the count samples the rows'
     # SQL without planning it first (crm.pagination, EstimatedCountPaginator.count).
     blind = permissions.probes_rows(user, spec.model)
 
     def read(reverse: bool, cursor: keyset.Cursor | None) -> tuple[list[Model], Planned | None]:
         """The rows, and on a first page with more rows than it shows, the planner's estimate
-        of them all, from the SQL the rows were read with (EXPLAINed under the same planner
-        settings, rather than compiling the filtered queryset again for it); for a blind
+        of them all, from the SQL the rows were read with (EXPLAINed, rather than compiling
+        the filtered queryset again for it); for a blind
         list, that SQL unplanned, for the count to sample."""
         head = keyset.after(order, cursor, reverse=reverse) if cursor is not None else None
         ordered = rows_qs.filter(head) if head is not None else rows_qs
         ordered = ordered.order_by(*order.order_by(reverse=reverse))
-        with planner_settings(join_collapse_limit="1") if fixed_joins else nullcontext():
-            if guarded:
-                return first_rows(ordered, per_page + 1, head=head), None
-            seen: list[tuple[str, Any]] = []
-            with connections[qs.db].execute_wrapper(_keep_sql(seen)):
-                rows = list(ordered[: per_page + 1])
-            # Not for an unfiltered list (an admin's): pg_class gives its size cheaper.
-            # One statement read the rows: that one is planned (and sampled) for the count.
-            wanted = cursor is None and len(rows) > per_page and len(seen) == 1
-            wanted = wanted and not is_unfiltered(qs)
-            if not wanted:
-                return rows, Planned(None, blind=True) if blind else None
-            if blind:
-                return rows, Planned(None, blind=True, sql=seen[0][0], params=seen[0][1])
-            return rows, planned_rows(*seen[0], table=spec.model._meta.db_table, using=qs.db)
+        if guarded:
+            return first_rows(ordered, per_page + 1, head=head), None
+        seen: list[tuple[str, Any]] = []
+        with connections[qs.db].execute_wrapper(_keep_sql(seen)):
+            rows = list(ordered[: per_page + 1])
+        # Not for an unfiltered list (an admin's): pg_class gives its size cheaper.
+        # One statement read the rows: that one is planned (and sampled) for the count.
+        wanted = cursor is None and len(rows) > per_page and len(seen) == 1
+        wanted = wanted and not is_unfiltered(qs)
+        if not wanted:
+            return rows, Planned(None, blind=True) if blind else None
+        if blind:
+            return rows, Planned(None, blind=True, sql=seen[0][0], params=seen[0][1])
+        return rows, planned_rows(*seen[0], table=spec.model._meta.db_table, using=qs.db)
 
     if cursor_before is not None:
         # A previous page: read backwards from the cursor, then put the rows back in order.

@@ -5,9 +5,7 @@ query. Part of crm.permissions, which re-exports them; the rules themselves are 
 from __future__ import annotations
 
 import json
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -17,6 +15,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject
 
 from crm.lookups import KeySet
+from crm.permissions.kept import Kept
 from crm.permissions.rules import _RULES, EDIT, VIEW, _rule
 from crm.permissions.viewer import _viewer
 
@@ -102,6 +101,30 @@ def visible_rows_each(
     return found
 
 
+def related_row(model: type[Model], pk: Any, data: dict[str, Any], using: str | None) -> Model:
+    """A `model` row as the database would give it: its key and `data` (fields and, as
+    "relation__field", its own related row's), the other fields deferred. `data` is what
+    visible_rows_each gives for a key."""
+    values: dict[str, Any] = {model._meta.pk.attname: pk}
+    nested: dict[str, dict[str, Any]] = {}
+    for path, value in data.items():
+        head, _, rest = path.partition("__")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+            continue
+        field = model._meta.get_field(head)
+        values[field.attname] = field.to_python(value)
+    fields = model._meta.concrete_fields
+    names = [f.attname for f in fields if f.attname in values]
+    obj = model.from_db(using, names, [values[name] for name in names])
+    for head, sub in nested.items():
+        field = model._meta.get_field(head)
+        key = getattr(obj, field.attname)  # its key must be among the fields read
+        if key is not None:
+            field.set_cached_value(obj, related_row(field.related_model, key, sub, using))
+    return obj
+
+
 def _json(value: Any) -> dict[str, Any]:
     # Django reads jsonb as text (JSONField parses it); a raw cursor gets that text.
     return value if isinstance(value, dict) else json.loads(value)
@@ -116,26 +139,7 @@ def _json(value: Any) -> dict[str, Any]:
 # use puts the real keys' literals in their places. Keyed by the viewer's facts (what the
 # rules read, as for the kept rules in rules.py) and the shape; bounded, least recent first:
 # an entry holds its SQL and parameters (~70 KB for a rep's task list), 128 at most ~9 MB.
-_KEYED_SIZE = 128
-_keyed: OrderedDict[tuple[Any, ...], tuple[str, tuple[Any, ...], tuple[int, ...]]] = OrderedDict()
-_keyed_lock = threading.Lock()
-
-
-def _kept(key: tuple[Any, ...], compile_: Callable[[], Any]) -> Any:
-    """The entry kept for `key`, compiled (and kept) on a miss; None, not kept, when
-    compile_ gives None. The least recently used entries go beyond _KEYED_SIZE."""
-    with _keyed_lock:
-        kept = _keyed.get(key)
-        if kept is not None:
-            _keyed.move_to_end(key)
-            return kept
-    kept = compile_()
-    if kept is not None:
-        with _keyed_lock:
-            _keyed[key] = kept
-            while len(_keyed) > _KEYED_SIZE:
-                _keyed.popitem(last=False)
-    return kept
+_keyed: Kept[tuple[str, tuple[Any, ...], tuple[int, ...]]] = Kept(128)
 
 
 def _keyed_rows(
@@ -153,7 +157,7 @@ def _keyed_rows(
             return None
         return sql, tuple(params), positions
 
-    kept = _kept(key, compile_)
+    kept = _keyed.get(key, compile_)
     if kept is None:
         return list(build(keysets))
     sql, params, positions = kept
@@ -191,7 +195,7 @@ def rule_condition(v: Any, model: type[Model], action: str) -> RawSQL | None:
         head = f'SELECT {table}.{quote(model._meta.pk.column)} AS "pk" FROM {table} WHERE '  # noqa: S608 (compared, not run)
         return (sql[len(head) :], tuple(params), ()) if sql.startswith(head) else None
 
-    kept = _kept((v.facts(), ("condition", model, action)), compile_)
+    kept = _keyed.get((v.facts(), ("condition", model, action)), compile_)
     if kept is None:
         return None
     condition, params, _ = kept

@@ -8,10 +8,8 @@ words, and the matrix, are in docs/permissions.md.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, OuterRef, Q, QuerySet, Subquery
@@ -19,6 +17,7 @@ from django.db.models.lookups import IsNull
 
 from crm import models as crm
 from crm.lookups import KeySet
+from crm.permissions.kept import Kept
 from crm.permissions.viewer import _Viewer
 
 Action = Literal["view", "edit", "delete"]
@@ -207,16 +206,14 @@ PROBED_MODELS = frozenset({crm.Task, crm.Document, crm.Note, crm.TaskComment})
 # The rules whose Q costs real Python to build: each parent probe is a queryset, filtered (and
 # so resolved) when built. A document's view rule holds 20 of them, 16 ms per build at 1M
 # contacts, on every task or document list and panel. They are kept across requests, keyed by
-# the viewer's facts() (read fresh on every request, one query each for the team and the
-# links): the same facts build the same Q, and Django clones a Q's querysets whenever a query
-# uses it, so one Q serves many queries. Owner rules build in microseconds: not kept.
+# the viewer's facts() (read once per request, the team and the links in one query): the same
+# facts build the same Q, and Django clones a Q's querysets whenever a query uses it, so one Q
+# serves many queries. Owner rules build in microseconds: not kept.
 _MEMO_MODELS = PROBED_MODELS
 # Measured per kept rule: a document's view rule ~275 KB (it holds the task rule), a comment's
 # ~90 KB, a task's ~40 KB, a note's ~25 KB. 128 entries: ten to forty viewers' lists, at most
 # ~35 MB a worker; beyond, the least recently used are built again (correct, just slower).
-_MEMO_SIZE = 128
-_memo: OrderedDict[tuple[Any, ...], Q] = OrderedDict()
-_memo_lock = threading.Lock()
+_memo: Kept[Q] = Kept(128)
 
 
 def _rule(v: _Viewer, model: type[Model], action: Action) -> Q:
@@ -228,17 +225,7 @@ def _rule(v: _Viewer, model: type[Model], action: Action) -> Q:
         ) from None
     if model not in _MEMO_MODELS:
         return rule(v, model, action)
-    key = (model, action, v.facts())
-    with _memo_lock:
-        built = _memo.get(key)
-        if built is not None:
-            _memo.move_to_end(key)
-    if built is None:
-        built = rule(v, model, action)
-        with _memo_lock:
-            _memo[key] = built
-            while len(_memo) > _MEMO_SIZE:
-                _memo.popitem(last=False)
+    built = _memo.get((model, action, v.facts()), lambda: rule(v, model, action))
     # A new Q around the kept one: a caller that negates or extends what it was given
     # (Q.negate, Q.add) changes its own copy, not the rule other requests get.
     return Q(built)

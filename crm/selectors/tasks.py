@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from accounts.models import User
 from crm import permissions
-from crm.lists.engine import related_row
 from crm.models import Board, Company, Contact, Deal, Lead, Section, Task
 from crm.models.work import OPEN_TASK_STATUSES, PARENT_FIELDS
 
@@ -88,7 +87,7 @@ def _attach_parents(user: User, tasks: list[Task]) -> None:
             if pk:
                 data = visible.get(pk)
                 if data is not None:
-                    related = related_row(model, pk, data, using)
+                    related = permissions.related_row(model, pk, data, using)
                     task.related = related.board if name == "section" else related
                 break
 

@@ -113,7 +113,7 @@ def test_the_team_setting_is_a_fact_too(sales_rep, teammate) -> None:
 
 
 def test_the_memo_stays_bounded(sales_rep, teammate, manager, monkeypatch) -> None:
-    monkeypatch.setattr(rules, "_MEMO_SIZE", 2)
+    monkeypatch.setattr(rules._memo, "size", 2)
     rules._memo.clear()
     for persona in (sales_rep, teammate, manager):
         permissions.visible_to(_fresh(persona), crm.Task)
