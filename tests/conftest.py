@@ -133,6 +133,16 @@ def fresh_worker_cache() -> None:
     caches["worker"].clear()
 
 
+@pytest.fixture(autouse=True)
+def fresh_kept_queries() -> None:
+    # Queries compiled once per viewer's rules (crm.kept) are kept under keys that repeat from
+    # test to test for admins; a test that changes a module constant (a panel's COUNT_CAP)
+    # must not get another test's SQL.
+    from crm import kept
+
+    kept._compiled.clear()
+
+
 @pytest.fixture
 def settle_statistics(db: None):
     """ANALYZE a model's table, this test's uncommitted rows counted.

@@ -26,6 +26,7 @@ column first (a parent, an assignee, a section) and let `visible_to` narrow.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -35,6 +36,7 @@ from django.http import Http404, HttpRequest
 
 from accounts.models import User
 from crm import models as crm
+from crm.kept import kept_rows
 from crm.lookups import KeySet
 from crm.permissions.keys import (
     _owns,
@@ -81,6 +83,7 @@ __all__ = [
     "probes_rows",
     "reassign_targets",
     "related_row",
+    "rules_key",
     "tasks_assigned_to",
     "tasks_owned_by",
     "team_users",
@@ -113,6 +116,16 @@ def _filter(user: Any, model_or_qs: type[M] | QuerySet[M], action: Action) -> Qu
     if v.is_admin:
         return qs
     return qs.filter(_rule(v, qs.model, action))
+
+
+def rules_key(user: Any) -> tuple[Any, ...] | None:
+    """What every rule reads about `user`, as a key (None for nobody to see anything): two
+    users with the same key see and may change the same rows, so a query compiled with the
+    rules of one serves the other (crm.kept). The viewer's facts, read once a request."""
+    v = _viewer(user)
+    if v is None:
+        return None
+    return ("admin",) if v.is_admin else v.facts()
 
 
 def visible_to(user: Any, model_or_qs: type[M] | QuerySet[M]) -> QuerySet[M]:
@@ -348,6 +361,7 @@ def get_object_for_user_or_404(
     *,
     for_edit: bool = False,
     for_delete: bool = False,
+    kept_as: Hashable | None = None,
 ) -> M:
     """The object a view works on: 404 when the user may not see it (or it does not exist,
     or `pk` is not even a valid key), so nobody learns what exists; 403 (PermissionDenied)
@@ -355,14 +369,23 @@ def get_object_for_user_or_404(
 
     Pass a QuerySet to add `select_related` and the like:
     `get_object_for_user_or_404(request, Deal.objects.select_related("stage"), pk)`.
-    """
-    qs = listed_to(request.user, model_or_qs)  # a query of its own, never a subquery
+    `kept_as`: a name for that queryset's shape, the same for the same shape wherever it is
+    asked: its query is then compiled once per viewer's rules (crm.kept), as a detail page's
+    record is."""
+    user = request.user
+    # A query of its own, never a subquery: listed_to.
+    rules = rules_key(user) if kept_as is not None else None
+    kept = None if rules is None else (rules, "object", kept_as)
     try:
-        obj = qs.get(pk=pk)
-    except (qs.model.DoesNotExist, ValidationError, ValueError, TypeError):
-        raise Http404(f"No {qs.model._meta.verbose_name} matches the given query.") from None
-    if for_edit and not can_edit(request.user, obj):
+        found = kept_rows(kept, lambda key: listed_to(user, model_or_qs).filter(pk=key), [pk])
+    except (ValidationError, ValueError, TypeError):
+        found = []
+    if not found:
+        model = _as_queryset(model_or_qs).model
+        raise Http404(f"No {model._meta.verbose_name} matches the given query.")
+    (obj,) = found
+    if for_edit and not can_edit(user, obj):
         raise PermissionDenied
-    if for_delete and not can_delete(request.user, obj):
+    if for_delete and not can_delete(user, obj):
         raise PermissionDenied
     return obj

@@ -14,8 +14,8 @@ from django.db.models import BooleanField, F, Model, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject
 
+from crm.kept import Kept
 from crm.lookups import KeySet
-from crm.permissions.kept import Kept
 from crm.permissions.rules import _RULES, EDIT, VIEW, _rule
 from crm.permissions.viewer import _viewer
 

@@ -16,8 +16,8 @@ from django.db.models import Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.lookups import IsNull
 
 from crm import models as crm
+from crm.kept import Kept
 from crm.lookups import KeySet
-from crm.permissions.kept import Kept
 from crm.permissions.viewer import _Viewer
 
 Action = Literal["view", "edit", "delete"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.db.models import Model
+
 from crm import models as crm
 from crm.selectors.detail import PanelRow
 from crm.templatetags.crm_ui import money
@@ -69,4 +71,14 @@ COLUMNS: dict[Callable[[Any], PanelRow], tuple[str, ...]] = {
     document_row: ("name", "kind", "mime_type"),
     lead_row: ("first_name", "last_name", "status", "company_name", "email"),
     company_row: ("name",),
+}
+# The model each row builder shows (a panel's list and create links name it).
+MODELS: dict[Callable[[Any], PanelRow], type[Model]] = {
+    contact_row: crm.Contact,
+    deal_row: crm.Deal,
+    contract_row: crm.Contract,
+    task_row: crm.Task,
+    document_row: crm.Document,
+    lead_row: crm.Lead,
+    company_row: crm.Company,
 }

@@ -13,11 +13,11 @@ query each when rendered) and per-row "Remove" URLs.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from django.core.exceptions import EmptyResultSet
 from django.db.models import F, IntegerField, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
@@ -27,6 +27,7 @@ from crm import models as crm
 from crm import permissions
 from crm.fence import Fence
 from crm.forms.links import DOCUMENT_LINK_ENTITIES, DealContactForm, DocumentLinkForm
+from crm.kept import kept_rows
 from crm.models.base import HasDetailPage
 from crm.record_urls import record_url
 from crm.selectors import panel_rows as rows_of
@@ -50,25 +51,21 @@ def _detail_urls(model: type[Model]) -> Callable[[Any], str | None]:
 COUNT_CAP = 1000
 
 
-def _panel(
+def _panel_query(
     user: User,
-    key: str,
-    title: str,
     queryset: QuerySet,
     row: Callable[[Any], PanelRow],
     *,
-    more: dict[str, Any] | None = None,
-    add: dict[str, Any] | None = None,
+    parent: Any,
     limit: int = PANEL_LIMIT,
-    parent: Any = None,
     counted: QuerySet | None = None,
-) -> Panel:
-    """One related panel: the first `limit` visible rows and their total (up to COUNT_CAP), in
-    one query. `more` / `add` are the list / create parameters. `counted`: rows of another
-    table, one per panel row, to count instead (a record's links to its documents), for
-    panels whose rows need no visibility check of their own."""
+) -> QuerySet:
+    """The query of one related panel: the first `limit` visible rows of `queryset`, each
+    with the total (up to COUNT_CAP) as `panel_total`. `counted`: rows of another table, one
+    per panel row, to count instead (a record's links to its documents), for panels whose
+    rows need no visibility check of their own. Raises EmptyResultSet when the user may see
+    no row."""
     model = queryset.model
-    entity = model._meta.model_name
     rule = _rows_rule(user, queryset, parent)
     # A reverse manager (company.contacts) sets each row's foreign key to the parent, which
     # reads that column: it is fetched too, or each row would load it with a query of its own.
@@ -85,23 +82,33 @@ def _panel(
     # with 20,000 contacts shows "1,000+" instead of reading every contact on each view; a
     # window count over the rows themselves had read all 1,000 of them in full (7.6 ms of the
     # big company's deals panel).
-    try:
-        first_sql, first_params, any_sql, any_params = _first_visible(
-            queryset, rule, shown=min(limit, COUNT_CAP), counted=counted
-        )
-    except EmptyResultSet:  # a user who may see no row of this model
-        first_sql = None
-    objs = []
-    if first_sql is not None:
-        # ORM-compiled SQL with its parameters kept apart: nothing typed is pasted in.
-        first_keys = RawSQL(first_sql, first_params)  # noqa: S611
-        total = RawSQL(  # noqa: S611
-            f"SELECT count(*) FROM ({any_sql}) AS first",  # noqa: S608
-            any_params,
-            IntegerField(),
-        )
-        shown = queryset.filter(pk__in=first_keys).only(*columns).annotate(panel_total=total)
-        objs = list(shown[:limit])
+    first_sql, first_params, any_sql, any_params = _first_visible(
+        queryset, rule, shown=min(limit, COUNT_CAP), counted=counted
+    )
+    # ORM-compiled SQL with its parameters kept apart: nothing typed is pasted in.
+    first_keys = RawSQL(first_sql, first_params)  # noqa: S611
+    total = RawSQL(  # noqa: S611
+        f"SELECT count(*) FROM ({any_sql}) AS first",  # noqa: S608
+        any_params,
+        IntegerField(),
+    )
+    shown = queryset.filter(pk__in=first_keys).only(*columns).annotate(panel_total=total)
+    return shown[:limit]
+
+
+def _panel(
+    objs: list[Model],
+    key: str,
+    title: str,
+    row: Callable[[Any], PanelRow],
+    *,
+    model: type[Model],
+    more: dict[str, Any] | None = None,
+    add: dict[str, Any] | None = None,
+) -> Panel:
+    """One related panel from its rows (_panel_query's). `more` / `add` are the list / create
+    parameters."""
+    entity = model._meta.model_name
     count = objs[0].panel_total if objs else 0
     url_of = _detail_urls(model)
     rows = []
@@ -240,6 +247,13 @@ def _deal_contacts(d: crm.Deal) -> QuerySet:
     return crm.Contact.objects.filter(pk__in=keys).order_by("last_name", "first_name")
 
 
+# The record's foreign keys a panel's rows read, beyond its key (see _build_panel: the rows of a
+# panel must depend on no other field of the record).
+_READS: dict[Callable[[Any], QuerySet], tuple[str, ...]] = {
+    _deal_contacts: ("primary_contact_id",)
+}
+
+
 PANEL_SPECS: dict[str, list[_Spec]] = {
     "company": [
         _CONTACTS,
@@ -329,20 +343,44 @@ def _build_panel(user: User, record: Any, spec: _Spec, *, can_add: bool) -> Pane
     key = record._meta.model_name
     params = None if key == "document" else {key: record.pk}
     counted = _COUNTED_BY.get(panel_key)
+    fields = _record_keys(record, rows)
+
+    def build(*keys: Any) -> QuerySet:
+        stand_in = copy.copy(record)
+        for name, value in zip(fields, keys, strict=True):
+            setattr(stand_in, name, value)
+        return _panel_query(
+            user,
+            rows(stand_in),
+            row,
+            parent=stand_in,
+            counted=counted(stand_in) if counted is not None else None,
+        )
+
+    # Compiled once per viewer's rules, panel and record's shape (which of its keys are set):
+    # a panel differs from record to record only in those keys (crm.kept).
+    rules = permissions.rules_key(user)
+    kept = None if rules is None else (rules, "panel", key, panel_key, fields)
+    objs = kept_rows(kept, build, [getattr(record, name) for name in fields])
     panel = _panel(
-        user,
+        objs,
         panel_key,
         title,
-        rows(record),
         row,
+        model=rows_of.MODELS[row],
         more=params,
         add=params if add and can_add else None,
-        parent=record,
-        counted=counted(record) if counted is not None else None,
     )
     if can_add:
         _add_link_actions(user, record, panel)
     return panel
+
+
+def _record_keys(record: Any, rows: Callable[[Any], QuerySet]) -> tuple[str, ...]:
+    """The record's fields a panel's rows are chosen by: its key, and those of its foreign
+    keys the panel reads (_READS) that are set."""
+    read = [name for name in _READS.get(rows, ()) if getattr(record, name) is not None]
+    return (record._meta.pk.attname, *read)
 
 
 def related_panels(user: User, record: Any, *, can_add: bool) -> list[Panel]:

@@ -20,6 +20,7 @@ from django.db.models import Model, QuerySet
 from accounts.models import User
 from audit.selectors import HistoryEntry, record_history
 from crm import permissions
+from crm.kept import kept_rows
 from crm.models import Note, Task
 
 TIMELINE_LIMIT = 20
@@ -73,6 +74,11 @@ def _through(user: User, record: Model, model: type[Note] | type[Task]) -> Query
     return permissions.visible_under(user, rows, record)
 
 
+def _stand_in(record: Model, pk: Any) -> Model:
+    # The record as its notes and tasks are read by: its key alone.
+    return type(record)(pk=pk)
+
+
 def _history_item(entry: HistoryEntry) -> TimelineItem:
     return TimelineItem(entry.occurred_at, "history", entry, entry.user)
 
@@ -98,21 +104,41 @@ def record_timeline(
         raise ValueError(f"{parent} records have no timeline.")
     items: list[TimelineItem] = []
 
-    notes = _through(user, record, Note).select_related("author").only(*_NOTE_COLUMNS)
-    if before is not None:
-        notes = notes.filter(created_at__lt=before)
-    for note in notes.order_by("-created_at")[: limit + 1]:
-        items.append(TimelineItem(note.created_at, "note", note, note.author))
+    def notes(record: Model) -> QuerySet:
+        rows = _through(user, record, Note).select_related("author").only(*_NOTE_COLUMNS)
+        if before is not None:
+            rows = rows.filter(created_at__lt=before)
+        return rows.order_by("-created_at")[: limit + 1]
+
+    def tasks(record: Model) -> QuerySet:
+        rows = _through(user, record, Task).select_related("assignee", "owner")
+        return rows.only(*_TASK_COLUMNS)
+
+    def created(record: Model) -> QuerySet:
+        rows = tasks(record).filter(created_at__lt=before) if before else tasks(record)
+        return rows.order_by("-created_at")[: limit + 1]
 
     # Two reads of the same index: a task is an event when created and again when done.
-    tasks = _through(user, record, Task).select_related("assignee", "owner").only(*_TASK_COLUMNS)
-    created = tasks.filter(created_at__lt=before) if before else tasks
-    for task in created.order_by("-created_at")[: limit + 1]:
+    def done(record: Model) -> QuerySet:
+        rows = tasks(record).filter(completed_at__isnull=False)
+        if before is not None:
+            rows = rows.filter(completed_at__lt=before)
+        return rows.order_by("-completed_at")[: limit + 1]
+
+    # A first page's queries are compiled once per viewer's rules and kind of record (crm.kept:
+    # they differ from record to record only in its key); a later page's, every time.
+    rules = permissions.rules_key(user) if before is None else None
+    read = {}
+    for name, build in (("notes", notes), ("created", created), ("done", done)):
+        kept = None if rules is None else (rules, "timeline", parent, name, limit)
+        read[name] = kept_rows(
+            kept, lambda pk, build=build: build(_stand_in(record, pk)), [record.pk]
+        )
+    for note in read["notes"]:
+        items.append(TimelineItem(note.created_at, "note", note, note.author))
+    for task in read["created"]:
         items.append(TimelineItem(task.created_at, "task_created", task, task.owner))
-    done = tasks.filter(completed_at__isnull=False)
-    if before is not None:
-        done = done.filter(completed_at__lt=before)
-    for task in done.order_by("-completed_at")[: limit + 1]:
+    for task in read["done"]:
         items.append(TimelineItem(task.completed_at, "task_done", task))
 
     # (before, 0): entries strictly older than the cursor (audit ids are positive).

@@ -31,7 +31,9 @@ def get_record_for_user(request: HttpRequest, key: str, pk: Any, **kwargs: Any) 
     403 when `for_edit` / `for_delete` is asked and not allowed."""
     model = ENTITIES[key].model
     queryset = model.objects.select_related(*selectors.RELATED_LOOKUPS[key])
-    return permissions.get_object_for_user_or_404(request, queryset, pk, **kwargs)
+    return permissions.get_object_for_user_or_404(
+        request, queryset, pk, kept_as=("record", key), **kwargs
+    )
 
 
 def parse_before(request: HttpRequest) -> Any:

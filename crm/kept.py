@@ -1,0 +1,201 @@
+"""What a worker keeps across requests: a small bounded cache (Kept), and queries compiled once
+and run again with other keys (kept_rows).
+
+Why kept queries: a detail page's panels and timeline are the same dozen queries on every view
+of every record of a kind, for the same viewer, but for the record's key. Django builds and
+compiles each again (the visibility rule resolved into it, the fence around it, the columns and
+joins): about a third of a company page's Python at 1M contacts. kept_rows compiles such a
+query once, with marker keys where the record's keys go, notes where the markers landed among
+its parameters, and later runs that SQL with the real keys in their places, building the model
+rows as Django's own iterator does (select_related rows and annotations included).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
+
+V = TypeVar("V")
+
+
+class Kept(Generic[V]):
+    """A bounded cache shared by the worker's threads, least recently used first out.
+
+    Not functools.lru_cache: the value is made from more than its key (a viewer's rules need
+    the viewer, the key holds only its facts), a value the maker declines (None) must not be
+    kept, and the tests empty and count it. Not cachetools either: its LRUCache would still
+    need this lock and this get-or-make, which is all there is here."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[Hashable, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], V | None]) -> V | None:
+        """The value kept for `key`, made by make() (outside the lock: two threads may both
+        make it, the last one is kept) and kept on a miss; None, not kept, when make() gives
+        None. Beyond `size` entries the least recently used go."""
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+                return value
+        value = make()
+        if value is not None:
+            with self._lock:
+                self._entries[key] = value
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def values(self) -> list[V]:
+        with self._lock:
+            return list(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A model query's SQL and what Django's iterator learnt compiling it, read-only."""
+
+    sql: str
+    params: tuple[Any, ...]
+    # (position among the parameters, index of the key that goes there)
+    slots: tuple[tuple[int, int], ...]
+    db: str
+    select: tuple[Any, ...]
+    klass_info: dict[str, Any]
+    annotation_col_map: dict[str, int]
+    col_count: int
+    init_list: tuple[str, ...]
+
+
+# A panel query with its rule is ~10-70 KB of SQL and parameters (a rep's watched ids); 256
+# entries are at most ~15 MB a worker (docs/deployment.md), a few hundred viewers' pages.
+_compiled: Kept[_Compiled] = Kept(256)
+_EMPTY = object()  # what a key whose query matches nothing by construction keeps
+_PLAIN = object()  # what a key whose query cannot be kept keeps: it runs as Django would
+
+
+def kept_rows(
+    key: Hashable | None, build: Callable[..., QuerySet], keys: Sequence[uuid.UUID]
+) -> list[Model]:
+    """The model rows of `build(*keys)`, its SQL compiled at most once per `key` (None:
+    compiled every time, as Django would).
+
+    `key` must hold everything the query depends on but `keys` (the viewer's rule facts, the
+    record's kind, the shape of what it reads); `keys` are UUIDs (a record's key and foreign
+    keys), and build() may use each anywhere a value goes, or not at all. On a miss build()
+    gets random marker UUIDs, whose places among the parameters are noted; a query whose
+    markers come out in any other form (as text inside a parameter or the SQL), or that is
+    not a query of model rows, is not kept but run as Django would. A query Django finds
+    empty by construction (a user who may see no row) gives []."""
+    keys = tuple(keys)
+    if key is None or not all(isinstance(k, uuid.UUID) for k in keys):
+        return _plain(build, keys)
+
+    def compile_() -> _Compiled | object:
+        markers = [uuid.uuid4() for _ in keys]
+        try:
+            qs = build(*markers)
+            compiler = qs.query.get_compiler(using=qs.db)
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            return _EMPTY
+        slots = []
+        for position, param in enumerate(params):
+            for index, marker in enumerate(markers):
+                if type(param) is uuid.UUID and param == marker:
+                    slots.append((position, index))
+        texts = [form for m in markers for form in (str(m), m.hex)]
+        placed = {position for position, _ in slots}
+        leaked = [p for n, p in enumerate(params) if n not in placed and _holds(p, texts)]
+        if leaked or _holds(sql, texts) or compiler.has_extra_select or not compiler.klass_info:
+            return _PLAIN  # kept as such: not tried again
+        fields = compiler.klass_info["select_fields"]
+        return _Compiled(
+            sql=sql,
+            params=tuple(params),
+            slots=tuple(slots),
+            db=qs.db,
+            select=tuple(compiler.select),
+            klass_info=compiler.klass_info,
+            annotation_col_map=dict(compiler.annotation_col_map),
+            col_count=compiler.col_count,
+            init_list=tuple(
+                col.target.attname for col, *_ in compiler.select[fields[0] : fields[-1] + 1]
+            ),
+        )
+
+    compiled = _compiled.get(key, compile_)
+    if compiled is _PLAIN:
+        return _plain(build, keys)
+    if compiled is _EMPTY:
+        return []
+    return _run(compiled, keys)
+
+
+def _plain(build: Callable[..., QuerySet], keys: tuple[Any, ...]) -> list[Model]:
+    try:
+        return list(build(*keys))
+    except EmptyResultSet:  # raised while building (a subquery compiled into raw SQL)
+        return []
+
+
+def _holds(value: Any, texts: list[str]) -> bool:
+    """Whether `value` carries a marker other than as itself, a parameter of its own."""
+    if isinstance(value, uuid.UUID):
+        return str(value) in texts
+    if isinstance(value, str | bytes):
+        text = value if isinstance(value, str) else value.decode("latin-1")
+        return any(t in text for t in texts)
+    if isinstance(value, list | tuple):
+        return any(_holds(v, texts) for v in value)
+    return False
+
+
+def _run(c: _Compiled, keys: tuple[uuid.UUID, ...]) -> list[Model]:
+    """Django's ModelIterable over the kept SQL: the same row conversions, model instances,
+    select_related rows and annotations (without known related objects: a reverse manager's
+    rows get their parent by foreign key, read when asked)."""
+    params = list(c.params)
+    for position, index in c.slots:
+        params[position] = keys[index]
+    db = c.db
+    connection = connections[db]
+    with connection.cursor() as cursor:
+        cursor.execute(c.sql, params)
+        rows = cursor.fetchall()
+    # A compiler only to convert the rows: what it needs is the kept select, not the query.
+    compiler = connection.ops.compiler("SQLCompiler")(None, connection, db)
+    compiler.select, compiler.klass_info = list(c.select), c.klass_info
+    compiler.annotation_col_map, compiler.col_count = c.annotation_col_map, c.col_count
+    compiler.has_extra_select = False
+    model = c.klass_info["model"]
+    start = c.klass_info["select_fields"][0]
+    end = start + len(c.init_list)
+    populators = get_related_populators(c.klass_info, c.select, db)
+    objs = []
+    for row in compiler.results_iter([rows]):
+        obj = model.from_db(db, c.init_list, row[start:end])
+        for populator in populators:
+            populator.populate(row, obj)
+        for name, column in c.annotation_col_map.items():
+            setattr(obj, name, row[column])
+        objs.append(obj)
+    return objs
