@@ -21,16 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.postgres.search import TrigramWordSimilarity
-from django.db import transaction
-from django.db.models import (
-    F,
-    Model,
-    QuerySet,
-    Value,
-)
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
+from django.db.models import Model, Q, QuerySet, Value
 
 from crm import permissions
-from crm.fence import first_rows
+from crm.fence import fenced_sql, first_rows
 from crm.models import Company, Contact, Contract, Deal, Lead
 from crm.search import SearchTerm, search_text_contains
 from crm.selectors.search_terms import (
@@ -42,6 +38,10 @@ from crm.selectors.search_terms import (
 )
 
 AUTOCOMPLETE_LIMIT = 10
+# A common substring's options are chosen among this many visible matches, read first...
+CANDIDATES = 200
+# ...among this many matches at most (_among_candidates).
+FENCE_SCAN = 5000
 # Typo matches read at most, the closest of them offered (like global search's typo tier).
 TYPO_CANDIDATES = 200
 
@@ -115,8 +115,9 @@ ENTITY_OF_MODEL: dict[type[Model], str] = {spec.model: key for key, spec in SPEC
 
 
 def _matches(rows: QuerySet, order: tuple[str, ...], query: str, limit: int) -> list[Model]:
-    """The first `limit` of `rows` matching `query`: substring matches by name, then, if
-    there are fewer than `limit`, the closest typo matches among the first TYPO_CANDIDATES.
+    """The first `limit` of `rows` matching `query`: substring matches by name (among the
+    first CANDIDATES visible ones for a common substring, _among_candidates), then, if there
+    are fewer than `limit`, the closest typo matches among the first TYPO_CANDIDATES.
 
     Why in two steps: typo matches are many and costly (at 1M contacts "jonh" is within the
     word similarity threshold of 55,000 rows, each rechecked against its text), and substring
@@ -132,7 +133,9 @@ def _matches(rows: QuerySet, order: tuple[str, ...], query: str, limit: int) -> 
         prefix = prefix_match(query)
         return [] if prefix is None else first_rows(rows.filter(prefix).order_by(*order), limit)
     substring = search_text_contains(query)
-    found = first_rows(rows.filter(substring).order_by(*order), limit)
+    found = _among_candidates(rows, substring, order, limit)
+    if found is None:
+        found = first_rows(rows.filter(substring).order_by(*order), limit)
     typo = typo_match(query)
     if typo is not None and len(found) < limit:
         near = rows.filter(typo).exclude(substring).order_by().values("pk")
@@ -148,6 +151,36 @@ def _matches(rows: QuerySet, order: tuple[str, ...], query: str, limit: int) -> 
             use_search_threshold()
             found += typos[: limit - len(found)]
     return found
+
+
+def _among_candidates(
+    rows: QuerySet, substring: Q, order: tuple[str, ...], limit: int
+) -> list[Model] | None:
+    """The first `limit` by `order` of the first CANDIDATES visible substring matches, when
+    there are that many among the first FENCE_SCAN matches; None otherwise (the caller then
+    reads the exact first rows by name).
+
+    Why: a common string ("john": 16,500 matches at 1M contacts, 4,600 visible to a
+    manager) made PostgreSQL read and sort every visible match for the first ten names: 43 ms.
+    Read in the text index's order, fenced (crm.fence: visibility tested per match), the
+    first CANDIDATES visible ones stop the scan; the list then offers the first ten of those
+    by name. Which ten of thousands is arbitrary either way; a narrower query (the next
+    letter typed) has fewer matches than CANDIDATES and gets the exact first ten."""
+    model = rows.model
+    inner = model._base_manager.filter(substring).order_by()[:FENCE_SCAN]
+    outer = rows.order_by().values_list("pk", flat=True)[:CANDIDATES]
+    try:
+        sql, params = fenced_sql(outer, inner)
+    except EmptyResultSet:
+        return []
+    except ValueError:  # a rule reading the table again: the fence cannot hold it
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        keys = [key for (key,) in cursor.fetchall()]
+    if len(keys) < CANDIDATES:
+        return None
+    return list(rows.filter(pk__any=keys).order_by(*order)[:limit])
 
 
 def record_autocomplete(
@@ -170,13 +203,25 @@ def record_autocomplete(
     base = spec.model._default_manager.all()
     rows = permissions.editable_by(user, base) if for_edit else permissions.visible_to(user, base)
     rows = rows.select_related(*spec.related).only(*spec.label_columns, *spec.subtitle_columns)
-    if spec.names_company:
-        name = permissions.if_visible(user, Company, "company_id", F("company__name"))
-        rows = rows.annotate(company_name=name)
     query = normalise_query(query)
     if not query:
-        return [spec.option(obj) for obj in rows.order_by("-updated_at")[:limit]]
-    if not spec.searchable:
+        objs = list(rows.order_by("-updated_at")[:limit])
+    elif not spec.searchable:
         rows = rows.filter(**{f"{spec.order[0]}__icontains": query}).order_by(*spec.order)
-        return [spec.option(obj) for obj in rows[:limit]]
-    return [spec.option(obj) for obj in _matches(rows, spec.order, query, limit)]
+        objs = list(rows[:limit])
+    else:
+        objs = _matches(rows, spec.order, query, limit)
+    if spec.names_company:
+        _name_companies(user, objs)
+    return [spec.option(obj) for obj in objs]
+
+
+def _name_companies(user: Any, objs: list[Model]) -> None:
+    """Each option's company name as `company_name`, None where `user` may not see the
+    company (the option then does not name it), read for the options shown in one query
+    (permissions.visible_rows_each). Joined in the matches' query, the name was read for
+    every match before the sort: 13 of a manager's 45 ms for "john" at 1M contacts."""
+    ids = {obj.company_id for obj in objs if obj.company_id}
+    (names,) = permissions.visible_rows_each(user, [(Company, ids, ("name",))])
+    for obj in objs:
+        obj.company_name = names.get(obj.company_id, {}).get("name")

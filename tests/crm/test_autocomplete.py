@@ -128,6 +128,21 @@ def test_typo_matches_are_read_up_to_a_cap_and_stay_visible_only(
     assert len(found) == 3 and all(name.startswith("Acne Mine") for name in found)
 
 
+def test_a_common_substring_offers_the_first_names_among_the_first_visible_matches(
+    sales_rep: Any, outsider: Any, monkeypatch: Any
+) -> None:
+    # More visible matches than CANDIDATES: the options are the first by name among the first
+    # CANDIDATES visible ones read, hidden matches never among them; fewer: the exact first.
+    monkeypatch.setattr("crm.selectors.autocomplete.CANDIDATES", 4)
+    for i in range(6):
+        f.CompanyFactory(owner=outsider, name=f"Acme Hidden {i}")
+    mine = [f.CompanyFactory(owner=sales_rep, name=f"Acme Mine {i}").name for i in range(6)]
+    found = labels(sales_rep, "company", "acme", limit=3)
+    assert len(found) == 3 and set(found) <= set(mine) and found == sorted(found)
+    monkeypatch.setattr("crm.selectors.autocomplete.CANDIDATES", 7)
+    assert labels(sales_rep, "company", "acme", limit=3) == mine[:3]
+
+
 def test_wildcards_in_the_query_are_matched_literally(sales_rep: Any) -> None:
     f.CompanyFactory(owner=sales_rep, name="Acme", email="", domain="", phone="")
     assert labels(sales_rep, "company", "%%%") == []
@@ -200,12 +215,12 @@ def test_results_cost_the_same_queries_for_3_or_30_matches(
     for i in range(count):
         factory(i)
     client = login(sales_rep)
-    # Session and user (2), the rep's team and watched rows (2); the substring matches through
-    # crm.fence.first_rows: its savepoint, planner setting, the fenced keys and the setting
-    # put back (5, inside the test's transaction), then the rows with their companies (1);
-    # with fewer than 10 found, the typos: the threshold with its savepoint (3) and the rows
-    # (1). Contacts and deals also read the companies the rep watches (1) for the subtitles,
-    # which name a company only when the rep may see it.
+    # Session and user (2), the rep's team and watched rows (1); the first CANDIDATES visible
+    # substring matches, fenced (1: fewer here, so the exact first rows are read instead),
+    # through crm.fence.first_rows: its savepoint, planner setting, the fenced keys and the
+    # setting put back (5, inside the test's transaction), then the rows (1); with fewer than
+    # 10 found, the typos: the threshold with its savepoint (3) and the rows (1). Contacts,
+    # deals and contracts then name the options' companies the rep may see (1).
     with django_assert_max_num_queries(15):
         html = results(client, entity, "acme")
     assert html.count('role="option"') == min(count, 10)
