@@ -19,7 +19,7 @@ ORDER BY equal to the inner one costs no sort: the subquery's order is known to 
 
 The fence has a cost of its own: it reads the inner rows until the outer query has enough,
 so it suits a bounded inner set (one record's related rows) or a capped one. Global search
-caps it (crm.selectors.search._fenced_hits: at most FENCE_SCAN text matches, `numbered` to
+caps it (crm.selectors.search._fenced_sql: at most FENCE_SCAN text matches, `numbered` to
 learn where it stopped) and falls back to the plain query when the cap cut it short.
 """
 

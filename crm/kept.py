@@ -85,9 +85,10 @@ class _Compiled:
     init_list: tuple[str, ...]
 
 
-# A panel query with its rule is ~10-70 KB of SQL and parameters (a rep's watched ids); 256
-# entries are at most ~15 MB a worker (docs/deployment.md), a few hundred viewers' pages.
-_compiled: Kept[_Compiled] = Kept(256)
+# Measured: ~10 KB of SQL and parameters an entry on average (a detail page's queries, a
+# search's), a rep's watched ids in them; 512 entries are ~5-10 MB a worker (docs/deployment.md):
+# twenty viewers' detail pages of every kind and their searches of one to three words.
+_compiled: Kept[Any] = Kept(512)
 _EMPTY = object()  # what a key whose query matches nothing by construction keeps
 _PLAIN = object()  # what a key whose query cannot be kept keeps: it runs as Django would
 
@@ -110,28 +111,21 @@ def kept_rows(
         return _plain(build, keys)
 
     def compile_() -> _Compiled | object:
-        markers = [uuid.uuid4() for _ in keys]
+        markers = [_marker(k) for k in keys]
         try:
             qs = build(*markers)
             compiler = qs.query.get_compiler(using=qs.db)
             sql, params = compiler.as_sql()
         except EmptyResultSet:
             return _EMPTY
-        slots = []
-        for position, param in enumerate(params):
-            for index, marker in enumerate(markers):
-                if type(param) is uuid.UUID and param == marker:
-                    slots.append((position, index))
-        texts = [form for m in markers for form in (str(m), m.hex)]
-        placed = {position for position, _ in slots}
-        leaked = [p for n, p in enumerate(params) if n not in placed and _holds(p, texts)]
-        if leaked or _holds(sql, texts) or compiler.has_extra_select or not compiler.klass_info:
+        slots = _slots(sql, params, markers)
+        if slots is None or compiler.has_extra_select or not compiler.klass_info:
             return _PLAIN  # kept as such: not tried again
         fields = compiler.klass_info["select_fields"]
         return _Compiled(
             sql=sql,
             params=tuple(params),
-            slots=tuple(slots),
+            slots=slots,
             db=qs.db,
             select=tuple(compiler.select),
             klass_info=compiler.klass_info,
@@ -148,6 +142,80 @@ def kept_rows(
     if compiled is _EMPTY:
         return []
     return _run(compiled, keys)
+
+
+def kept_sql(
+    key: Hashable | None,
+    build: Callable[..., tuple[str, Sequence[Any]]],
+    values: Sequence[uuid.UUID | str],
+) -> tuple[str, list[Any]]:
+    """The SQL and parameters build(*values) gives, compiled at most once per `key`, as
+    kept_rows does for model rows: `values` (UUIDs, or text such as a search's words) are
+    placed where markers of their type landed among the parameters. build() gives ("", [])
+    for nothing to run, kept as such."""
+    values = tuple(values)
+    if key is None or not all(isinstance(v, uuid.UUID | str) for v in values):
+        sql, params = build(*values)
+        return sql, list(params)
+
+    def compile_() -> _Sql | object:
+        markers = [_marker(v) for v in values]
+        sql, params = build(*markers)
+        if not sql:
+            return _EMPTY
+        slots = _slots(sql, params, markers)
+        return _PLAIN if slots is None else _Sql(sql, tuple(params), slots)
+
+    compiled = _compiled.get(key, compile_)
+    if compiled is _EMPTY:
+        return "", []
+    if compiled is _PLAIN:
+        sql, params = build(*values)
+        return sql, list(params)
+    return compiled.sql, _placed(compiled, values)
+
+
+@dataclass(frozen=True)
+class _Sql:
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[tuple[int, int], ...]
+
+
+def _marker(value: uuid.UUID | str) -> uuid.UUID | str:
+    """A random stand-in of `value`'s type: a UUID, or a word (letters and digits only, so
+    a search splits it into words no differently than one word)."""
+    marker = uuid.uuid4()
+    return marker if isinstance(value, uuid.UUID) else f"k{marker.hex}"
+
+
+def _slots(
+    sql: str, params: Sequence[Any], markers: Sequence[uuid.UUID | str]
+) -> tuple[tuple[int, int], ...] | None:
+    """(position among `params`, index of the marker there) for every parameter that is a
+    marker; None when a marker also went elsewhere (inside another parameter, into the SQL
+    text, converted to another type), where putting the real value in its slots would not
+    be enough."""
+    slots = tuple(
+        (position, index)
+        for position, param in enumerate(params)
+        for index, marker in enumerate(markers)
+        if type(param) is type(marker) and param == marker
+    )
+    texts = [str(m) for m in markers] + [m.hex for m in markers if isinstance(m, uuid.UUID)]
+    placed = {position for position, _ in slots}
+    if _holds(sql, texts) or any(
+        _holds(param, texts) for n, param in enumerate(params) if n not in placed
+    ):
+        return None
+    return slots
+
+
+def _placed(compiled: Any, values: Sequence[Any]) -> list[Any]:
+    params = list(compiled.params)
+    for position, index in compiled.slots:
+        params[position] = values[index]
+    return params
 
 
 def _plain(build: Callable[..., QuerySet], keys: tuple[Any, ...]) -> list[Model]:
@@ -173,9 +241,7 @@ def _run(c: _Compiled, keys: tuple[uuid.UUID, ...]) -> list[Model]:
     """Django's ModelIterable over the kept SQL: the same row conversions, model instances,
     select_related rows and annotations (without known related objects: a reverse manager's
     rows get their parent by foreign key, read when asked)."""
-    params = list(c.params)
-    for position, index in c.slots:
-        params[position] = keys[index]
+    params = _placed(c, keys)
     db = c.db
     connection = connections[db]
     with connection.cursor() as cursor:

@@ -26,6 +26,7 @@ ordering, which would steer the planner to the updated_at index.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,16 +49,18 @@ from django.urls import reverse
 
 from crm import permissions
 from crm.fence import fenced_sql
-from crm.models import Company, Contact, Deal, Lead
+from crm.kept import kept_sql
 from crm.pagination import table_row_estimates
-from crm.record_urls import record_url
 from crm.search import SearchTerm
 from crm.selectors.search_terms import (
+    MIN_TRIGRAM_LENGTH,
     full_text_match,
     normalise_query,
+    query_words,
     typo_match,
     use_search_threshold,
 )
+from crm.selectors.search_types import _BY_MODEL, _TYPES, SearchHit, _name_companies, _Type
 
 # Rows each tier reads and ranks at most: bounds the cost of a query matching half the table.
 CANDIDATES = 200
@@ -72,13 +75,6 @@ FENCE_SCAN = 5000
 # 2-3x faster for a common prefix ("joh", "mar"). Table sizes from pg_class, kept a while.
 FENCE_FROM_ROWS = 500_000
 TABLE_ROWS_SECONDS = 600
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    title: str
-    subtitle: str
-    url: str
 
 
 @dataclass
@@ -102,104 +98,6 @@ class SearchResults:
         return [group for group in self.groups if group.hits]
 
 
-@dataclass(frozen=True)
-class _Type:
-    key: str
-    label: str
-    model: type[Model]
-    # alias -> expression, the values a hit is made of
-    columns: dict[str, Any]
-    hit: Any  # row dict -> SearchHit
-
-
-def _url(model: type[Model], pk: Any) -> str:
-    # crm.record_urls: one reverse() per URL name, not per hit (a page holds up to 100 hits).
-    return record_url(f"crm:{model._meta.model_name}.detail", pk)
-
-
-def _name(row: dict[str, Any]) -> str:
-    return " ".join(part for part in (row["h_first"], row["h_last"]) if part)
-
-
-def _name_companies(user: Any, rows: list[dict[str, Any]]) -> None:
-    """Set each hit's `h_company` to its company's name, None where `user` may not see that
-    company: one query for the few hits shown, after ranking. As a column of the ranked
-    candidates it was a lookup and a visibility probe for each of up to CANDIDATES rows (5 ms of
-    the contacts search for "joh" at 1M contacts, for five names shown)."""
-    ids = {row["h_company_id"] for row in rows if row.get("h_company_id")}
-    (visible,) = permissions.visible_rows_each(user, [(Company, ids, ("name",))])
-    names = {pk: data["name"] for pk, data in visible.items()}
-    for row in rows:
-        if "h_company_id" in row:
-            row["h_company"] = names.get(row["h_company_id"])
-
-
-def _join(*parts: Any) -> str:
-    return " · ".join(str(part) for part in parts if part)
-
-
-_TYPES = [
-    _Type(
-        "companies",
-        "Companies",
-        Company,
-        {
-            "h_name": F("name"),
-            "h_domain": F("domain"),
-            "h_email": F("email"),
-            "h_phone": F("phone"),
-        },
-        lambda r: SearchHit(
-            r["h_name"], _join(r["h_domain"], r["h_email"], r["h_phone"]), _url(Company, r["h_id"])
-        ),
-    ),
-    _Type(
-        "contacts",
-        "Contacts",
-        Contact,
-        {
-            "h_first": F("first_name"),
-            "h_last": F("last_name"),
-            "h_email": F("email"),
-            "h_phone": F("phone"),
-            "h_company_id": F("company_id"),  # named by _name_companies
-        },
-        lambda r: SearchHit(
-            _name(r) or r["h_email"],
-            _join(r["h_email"], r["h_company"], r["h_phone"]),
-            _url(Contact, r["h_id"]),
-        ),
-    ),
-    _Type(
-        "leads",
-        "Leads",
-        Lead,
-        {
-            "h_first": F("first_name"),
-            "h_last": F("last_name"),
-            "h_email": F("email"),
-            "h_company": F("company_name"),
-            "h_status": F("status"),
-        },
-        lambda r: SearchHit(
-            _name(r) or r["h_email"],
-            _join(r["h_company"], r["h_email"], Lead.Status(r["h_status"]).label),
-            _url(Lead, r["h_id"]),
-        ),
-    ),
-    _Type(
-        "deals",
-        "Deals",
-        Deal,
-        {"h_name": F("name"), "h_company_id": F("company_id"), "h_stage": F("stage__name")},
-        lambda r: SearchHit(
-            r["h_name"], _join(r["h_company"], r["h_stage"]), _url(Deal, r["h_id"])
-        ),
-    ),
-]
-_BY_MODEL = {kind.model: kind for kind in _TYPES}
-
-
 def _hit_values(query: str, columns: dict[str, Any]) -> dict[str, Any]:
     """What a candidate row carries, in both tiers and fenced or not: its key, the hit's
     columns and its two ranks."""
@@ -219,18 +117,25 @@ def _tier(rows: QuerySet, condition: Q, query: str, columns: dict[str, Any]) -> 
 
 
 def search_sql(
-    *, user: Any, model: type[Model], query: str, limit: int, tier: str | None = None
+    *,
+    user: Any,
+    model: type[Model],
+    query: str,
+    limit: int,
+    tier: str | None = None,
+    words: Sequence[str] | None = None,
 ) -> tuple[str, list]:
     """The SQL and parameters of one type's search (global_search runs it; tests EXPLAIN it):
     visible rows of `model` matching `query`, full-text matches first, best first. `tier`
     "full_text" or "fuzzy" asks for one tier only; None for both, the typo tier running only
     when full text found nothing. Empty SQL when there is nothing to search for. Typo matching
-    needs the lowered threshold (`use_search_threshold()`) in the same transaction."""
+    needs the lowered threshold (`use_search_threshold()`) in the same transaction. `words`:
+    query_words(query), given."""
     query = normalise_query(query)
     columns = _BY_MODEL[model].columns
     # Visibility first, as everywhere; the tiers narrow what it allows.
     visible = model._default_manager.visible_to(user)
-    full_text = full_text_match(query) if tier in (None, "full_text") else None
+    full_text = full_text_match(query, words) if tier in (None, "full_text") else None
     fuzzy = typo_match(query) if tier in (None, "fuzzy") else None
     order = "ORDER BY search_tier, search_rank DESC, search_closeness DESC, h_id"
     if full_text is None and fuzzy is None:
@@ -304,13 +209,32 @@ def _tier_rows(user: Any, kind: _Type, query: str, limit: int, tier: str) -> lis
     """One type's best `limit` hits in one tier: fenced (_fenced_hits) when it can answer,
     else the plain query (search_sql). The typo tier stays plain: its cost is the trigram
     index's own bitmap, which a fence does not avoid, and fenced it was 5-15 ms slower (more
-    rows rechecked for similarity)."""
+    rows rechecked for similarity).
+
+    Each query's SQL is compiled once per viewer's rules, type, tier and shape of the input
+    (its number of words, whether it is long enough for trigrams), the typed text and words
+    put in its parameters' places (crm.kept): compiling the four types' tiers, the rules in
+    them, was ~5 ms of a search at 1M contacts, ~9 ms of one that reaches the typo tier."""
+    words = query_words(query)
+    rules = permissions.rules_key(user)
+    shape = (kind.key, tier, len(words), len(query) >= MIN_TRIGRAM_LENGTH, limit)
+
+    def sql_of(name: str, build: Callable[..., tuple[str, list]]) -> tuple[str, list]:
+        key = None if rules is None else (rules, "search", name, *shape)
+        return kept_sql(key, build, [query, *words])
+
     if tier == "full_text" and _fence_pays(kind.model):
-        hits = _fenced_hits(user, kind, query, limit)
+        sql, params = sql_of("fenced", lambda q, *w: _fenced_sql(user, kind, q, w, limit))
+        hits = _fenced_hits(sql, params)
         if hits is not None:
             return hits
     # Plain: the typo tier, or the fence stopped at FENCE_SCAN matches with too few visible.
-    sql, params = search_sql(user=user, model=kind.model, query=query, limit=limit, tier=tier)
+    sql, params = sql_of(
+        "plain",
+        lambda q, *w: search_sql(
+            user=user, model=kind.model, query=q, limit=limit, tier=tier, words=w
+        ),
+    )
     return _rows(sql, params) if sql else []
 
 
@@ -324,10 +248,12 @@ def _fence_pays(model: type[Model]) -> bool:
     return (sizes.get(model._meta.db_table) or 0) >= FENCE_FROM_ROWS
 
 
-def _fenced_hits(user: Any, kind: _Type, query: str, limit: int) -> list[dict] | None:
+def _fenced_sql(
+    user: Any, kind: _Type, query: str, words: Sequence[str], limit: int
+) -> tuple[str, list]:
     """The best `limit` of up to CANDIDATES visible rows matching the full-text tier, the
-    matches read first (crm.fence) and each tested for visibility; None when that cannot be
-    trusted to have found them.
+    matches read first (crm.fence) and each tested for visibility, as SQL for _fenced_hits;
+    ("", []) when nothing can match.
 
     Why: filtered the plain way, PostgreSQL ANDs the matches' bitmap with a bitmap of every
     row the user may see (its choice of bitmaps ignores the LIMIT), and at 1M contacts a
@@ -339,15 +265,14 @@ def _fenced_hits(user: Any, kind: _Type, query: str, limit: int) -> list[dict] |
     matches half the table) would read them all, so the fence reads at most FENCE_SCAN
     matches. To learn whether it stopped there, the rows it passes over are not filtered out
     but kept with `fence_visible` false, and the FENCE_SCAN-th match is returned even when
-    hidden: fewer than CANDIDATES visible and that row present means the fence was cut short
-    (None: the caller runs the plain query). Hidden rows never leave this function."""
-    condition = full_text_match(query)
+    hidden (see _fenced_hits)."""
+    condition = full_text_match(query, words)
     if condition is None:
-        return []
+        return "", []
     try:
         rule = permissions.visible_condition(user, kind.model)
     except PermissionDenied:  # an inactive user: sees nothing
-        return []
+        return "", []
     model = kind.model
     table = model._meta.db_table
     seen = Value(True) if rule is None else ExpressionWrapper(rule, output_field=BooleanField())
@@ -362,17 +287,26 @@ def _fenced_hits(user: Any, kind: _Type, query: str, limit: int) -> list[dict] |
     try:
         sql, params = fenced_sql(outer, matches, numbered=True)
     except EmptyResultSet:
-        return []
+        return "", []
     # Ranked in SQL like the plain query; every row carries how many visible candidates the
     # fence found and the last position it read. When nothing visible was found the hidden
     # FENCE_SCAN-th row, if read, is the one row that comes back, to say so.
-    rows = _rows(
+    return (
         "SELECT * FROM (SELECT c.*, count(*) FILTER (WHERE fence_visible) OVER () AS fence_found,"  # noqa: S608
         f" max(fence_n) OVER () AS fence_last FROM ({sql}) AS c) AS hits"
         " WHERE fence_visible OR fence_found = 0"
         " ORDER BY fence_visible DESC, search_rank DESC, search_closeness DESC, h_id LIMIT %s",
         [*params, limit],
     )
+
+
+def _fenced_hits(sql: str, params: list) -> list[dict] | None:
+    """The hits of _fenced_sql's query; None when they cannot be trusted to be the best:
+    fewer than CANDIDATES visible and the FENCE_SCAN-th match read means the fence was cut
+    short (the caller runs the plain query). Hidden rows never leave this function."""
+    if not sql:
+        return []
+    rows = _rows(sql, params)
     if rows and rows[0]["fence_found"] < CANDIDATES and rows[0]["fence_last"] == FENCE_SCAN:
         return None
     return [row for row in rows if row["fence_visible"]]

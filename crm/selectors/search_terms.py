@@ -7,6 +7,7 @@ the autocomplete fields reuse them.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
@@ -54,11 +55,17 @@ class _PrefixWord(Func):
     output_field = TextField()
 
 
-def prefix_tsquery(query: str) -> Func | None:
+def query_words(query: str) -> list[str]:
+    """The words of `query` the prefix match requires ('Jonh Sm' -> ['Jonh', 'Sm'])."""
+    return _WORDS.findall(query)
+
+
+def prefix_tsquery(query: str, words: Sequence[str] | None = None) -> Func | None:
     """'Jonh Sm' -> 'jonh':* && 'sm':* (every \\w word of `query` as a prefix, all of them
-    required) as a tsquery expression; None when `query` has no word."""
+    required; `words`: query_words(query), given) as a tsquery expression; None when
+    `query` has no word."""
     result: Func | None = None
-    for word in _WORDS.findall(query):
+    for word in query_words(query) if words is None else words:
         part = _PrefixWord(Value(word))
         result = part if result is None else _Infix(result, "&&", part, TextField())
     return result
@@ -69,9 +76,10 @@ def _text_matches(tsquery: Func) -> Q:
     return Q(_Infix(SimpleTsVector(F("search_text")), "@@", tsquery, BooleanField()))
 
 
-def full_text_match(query: str) -> Q | None:
-    """Tier 1: the whole input as the parser reads it, or every word as a prefix."""
-    words = prefix_tsquery(query)
+def full_text_match(query: str, words: Sequence[str] | None = None) -> Q | None:
+    """Tier 1: the whole input as the parser reads it, or every word as a prefix (`words`:
+    query_words(query), given)."""
+    words = prefix_tsquery(query, words)
     if words is None:
         return None
     tsquery = _Infix(PlainToTsQuery(SearchTerm(Value(query))), "||", words, TextField())

@@ -137,3 +137,46 @@ def test_a_detail_page_after_another_still_hides_what_the_user_may_not_see(
     assert client.get(reverse("crm:company.detail", args=[theirs.pk])).status_code == 404
     response = client.get(reverse("crm:company.detail", args=[mine.pk]))
     assert response.status_code == 200 and response.context["record"] == mine
+
+
+def test_kept_sql_puts_each_call_s_text_in_its_places() -> None:
+    built = []
+
+    def build(query, word):
+        built.append((query, word))
+        return "SELECT %s::text, %s::text, %s::text", [query, word, query]
+
+    assert kept.kept_sql(("t",), build, ["john smith", "john"]) == (
+        "SELECT %s::text, %s::text, %s::text",
+        ["john smith", "john", "john smith"],
+    )
+    assert kept.kept_sql(("t",), build, ["mary", "mary"])[1] == ["mary", "mary", "mary"]
+    assert len(built) == 1 and built[0][0].startswith("k")  # compiled once, with markers
+
+
+def test_kept_sql_keeps_nothing_of_text_pasted_into_the_sql() -> None:
+    def build(query):
+        return f"SELECT '{query}'", []
+
+    assert kept.kept_sql(("pasted",), build, ["abc"]) == ("SELECT 'abc'", [])
+    assert kept.kept_sql(("pasted",), build, ["xyz"]) == ("SELECT 'xyz'", [])
+    assert kept._compiled.values() == [kept._PLAIN]
+
+
+def test_one_user_s_searches_each_find_their_own_words(sales_rep, outsider) -> None:
+    from crm.selectors.search import global_search
+
+    f.CompanyFactory(owner=sales_rep, name="Acme Tools")
+    f.CompanyFactory(owner=sales_rep, name="Globex West")
+    f.CompanyFactory(owner=outsider, name="Globex Hidden")
+
+    def titles(query):
+        (companies, *_) = global_search(user=sales_rep, query=query).groups
+        return [hit.title for hit in companies.hits]
+
+    for _ in range(2):  # the second round runs the kept SQL of the first
+        assert titles("acme") == ["Acme Tools"]
+        assert titles("globex") == ["Globex West"]
+        assert titles("globex we") == ["Globex West"]
+        assert titles("glbex") == ["Globex West"]  # the typo tier
+        assert titles("qqqq") == []
