@@ -117,13 +117,19 @@ def test_substring_matches_by_name_come_before_typo_matches_closest_first(
     ]
 
 
+def _hidden_and_mine(sales_rep: Any, outsider: Any, stem: str, n: int) -> list[str]:
+    """n companies named "<stem> Hidden i" the rep may not see, then n "<stem> Mine i" the
+    rep owns: the names of the rep's."""
+    for i in range(n):
+        f.CompanyFactory(owner=outsider, name=f"{stem} Hidden {i}")
+    return [f.CompanyFactory(owner=sales_rep, name=f"{stem} Mine {i}").name for i in range(n)]
+
+
 def test_typo_matches_are_read_up_to_a_cap_and_stay_visible_only(
     sales_rep: Any, outsider: Any, monkeypatch: Any
 ) -> None:
     monkeypatch.setattr("crm.selectors.autocomplete.TYPO_CANDIDATES", 3)
-    for i in range(4):
-        f.CompanyFactory(owner=outsider, name=f"Acne Hidden {i}")
-        f.CompanyFactory(owner=sales_rep, name=f"Acne Mine {i}")
+    _hidden_and_mine(sales_rep, outsider, "Acne", 4)
     found = labels(sales_rep, "company", "acme")
     assert len(found) == 3 and all(name.startswith("Acne Mine") for name in found)
 
@@ -134,9 +140,7 @@ def test_a_common_substring_offers_the_first_names_among_the_first_visible_match
     # More visible matches than CANDIDATES: the options are the first by name among the first
     # CANDIDATES visible ones read, hidden matches never among them; fewer: the exact first.
     monkeypatch.setattr("crm.selectors.autocomplete.CANDIDATES", 4)
-    for i in range(6):
-        f.CompanyFactory(owner=outsider, name=f"Acme Hidden {i}")
-    mine = [f.CompanyFactory(owner=sales_rep, name=f"Acme Mine {i}").name for i in range(6)]
+    mine = _hidden_and_mine(sales_rep, outsider, "Acme", 6)
     found = labels(sales_rep, "company", "acme", limit=3)
     assert len(found) == 3 and set(found) <= set(mine) and found == sorted(found)
     monkeypatch.setattr("crm.selectors.autocomplete.CANDIDATES", 7)
