@@ -12,6 +12,8 @@ rows as Django's own iterator does (select_related rows and annotations included
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import threading
 import uuid
 from collections import OrderedDict
@@ -22,7 +24,7 @@ from typing import Any, Generic, TypeVar
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Model, QuerySet
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, get_related_populators
 
 V = TypeVar("V")
 
@@ -118,8 +120,12 @@ def kept_rows(
             sql, params = compiler.as_sql()
         except EmptyResultSet:
             return _EMPTY
+        # Only what _run rebuilds: model rows, nothing prefetched afterwards (values() queries
+        # also fill klass_info, but their rows are not a model's fields). A reverse manager's
+        # known parent is not attached (_run): its rows read it by key if ever asked.
+        plain_rows = qs._iterable_class is ModelIterable and not qs._prefetch_related_lookups
         slots = _slots(sql, params, markers)
-        if slots is None or compiler.has_extra_select or not compiler.klass_info:
+        if slots is None or not plain_rows or compiler.has_extra_select:
             return _PLAIN  # kept as such: not tried again
         fields = compiler.klass_info["select_fields"]
         return _Compiled(
@@ -225,16 +231,22 @@ def _plain(build: Callable[..., QuerySet], keys: tuple[Any, ...]) -> list[Model]
         return []
 
 
+# Parameter types that cannot carry a marker's text; any other (a dict, a set, a JSON
+# adapter...) is assumed to, and the query is not kept.
+_INERT = (int, float, decimal.Decimal, dt.date, dt.time, dt.timedelta, type(None))
+
+
 def _holds(value: Any, texts: list[str]) -> bool:
-    """Whether `value` carries a marker other than as itself, a parameter of its own."""
+    """Whether `value` may carry a marker other than as itself, a parameter of its own (in
+    any case of its letters)."""
     if isinstance(value, uuid.UUID):
         return str(value) in texts
     if isinstance(value, str | bytes):
-        text = value if isinstance(value, str) else value.decode("latin-1")
-        return any(t in text for t in texts)
+        text = (value if isinstance(value, str) else value.decode("latin-1")).lower()
+        return any(t.lower() in text for t in texts)
     if isinstance(value, list | tuple):
         return any(_holds(v, texts) for v in value)
-    return False
+    return not isinstance(value, _INERT)
 
 
 def _run(c: _Compiled, keys: tuple[uuid.UUID, ...]) -> list[Model]:

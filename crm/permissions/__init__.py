@@ -376,13 +376,15 @@ def get_object_for_user_or_404(
     # A query of its own, never a subquery: listed_to.
     rules = rules_key(user) if kept_as is not None else None
     kept = None if rules is None else (rules, "object", kept_as)
+    model = _as_queryset(model_or_qs).model
+    missing = Http404(f"No {model._meta.verbose_name} matches the given query.")
     try:
-        found = kept_rows(kept, lambda key: listed_to(user, model_or_qs).filter(pk=key), [pk])
+        pk = model._meta.pk.to_python(pk)  # not even a valid key: 404 like a missing one
     except (ValidationError, ValueError, TypeError):
-        found = []
+        raise missing from None
+    found = kept_rows(kept, lambda key: listed_to(user, model_or_qs).filter(pk=key), [pk])
     if not found:
-        model = _as_queryset(model_or_qs).model
-        raise Http404(f"No {model._meta.verbose_name} matches the given query.")
+        raise missing
     (obj,) = found
     if for_edit and not can_edit(user, obj):
         raise PermissionDenied

@@ -13,7 +13,6 @@ query each when rendered) and per-row "Remove" URLs.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -346,9 +345,14 @@ def _build_panel(user: User, record: Any, spec: _Spec, *, can_add: bool) -> Pane
     fields = _record_keys(record, rows)
 
     def build(*keys: Any) -> QuerySet:
-        stand_in = copy.copy(record)
-        for name, value in zip(fields, keys, strict=True):
-            setattr(stand_in, name, value)
+        # The record as its panel reads it: its key and the foreign keys _READS names, the
+        # marked ones as given, no other field (reading one would load it by the marker key
+        # and fail, loudly, rather than put this record's value in every record's SQL).
+        names = (record._meta.pk.attname, *_READS.get(rows, ()))
+        given = dict(zip(fields, keys, strict=True))
+        stand_in = type(record).from_db(
+            record._state.db, names, [given.get(name) for name in names]
+        )
         return _panel_query(
             user,
             rows(stand_in),

@@ -28,7 +28,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 def normalise_query(query: str | None) -> str:
     """The query as searched: control characters out (NUL, which PostgreSQL text refuses,
     and the rest of C0 and DEL), trimmed, inner whitespace collapsed, capped in length."""
-    return " ".join(_CONTROL.sub(" ", query or "").split())[:MAX_QUERY_LENGTH]
+    # Stripped after the cut, which may end on a space: normalising twice changes nothing.
+    return " ".join(_CONTROL.sub(" ", query or "").split())[:MAX_QUERY_LENGTH].rstrip()
 
 
 class _Infix(Func):

@@ -180,3 +180,46 @@ def test_one_user_s_searches_each_find_their_own_words(sales_rep, outsider) -> N
         assert titles("globex we") == ["Globex West"]
         assert titles("glbex") == ["Globex West"]  # the typo tier
         assert titles("qqqq") == []
+
+
+def test_values_and_prefetching_queries_are_not_kept(sales_rep) -> None:
+    deals = _deals(sales_rep)
+    rows = kept.kept_rows(
+        ("values",), lambda key: crm.Deal.objects.filter(pk=key).values("name"), [deals[0].pk]
+    )
+    assert rows == [{"name": deals[0].name}]
+    got = kept.kept_rows(
+        ("prefetch",),
+        lambda key: crm.Deal.objects.filter(pk=key).prefetch_related("contacts"),
+        [deals[1].pk],
+    )
+    assert got == [deals[1]] and "contacts" in got[0]._prefetched_objects_cache
+    assert kept._compiled.values() == [kept._PLAIN, kept._PLAIN]
+
+
+def test_a_marker_inside_a_parameter_of_another_type_is_not_kept(sales_rep) -> None:
+    deal = _deals(sales_rep)[0]
+    deal.custom_fields = {"ref": str(deal.pk)}
+    deal.save()
+
+    def build(key):  # the key inside a JSON parameter
+        return crm.Deal.objects.filter(custom_fields__contains={"ref": str(key)})
+
+    assert kept.kept_rows(("json",), build, [deal.pk]) == [deal]
+    assert kept._compiled.values() == [kept._PLAIN]
+
+
+def test_a_panel_stand_in_holds_only_the_keys_its_rows_are_chosen_by(sales_rep) -> None:
+    # Another field read by a panel would load it by the marker key and fail, not be kept.
+    from crm.selectors import panels
+
+    company = f.CompanyFactory(owner=sales_rep)
+    seen = []
+
+    def rows(record):
+        seen.append(record.get_deferred_fields())
+        return record.contacts.order_by("last_name")
+
+    spec = ("contacts", "Contacts", rows, panels.rows_of.contact_row, True)
+    panels._build_panel(sales_rep, company, spec, can_add=False)
+    assert "name" in seen[0] and "owner_id" in seen[0]
