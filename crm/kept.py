@@ -26,6 +26,8 @@ from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
 
+from crm.lookups import KeySet
+
 V = TypeVar("V")
 
 
@@ -87,10 +89,12 @@ class _Compiled:
     init_list: tuple[str, ...]
 
 
-# Measured: ~10 KB of SQL and parameters an entry on average (a detail page's queries, a
-# search's), a rep's watched ids in them; 512 entries are ~5-10 MB a worker (docs/deployment.md):
-# twenty viewers' detail pages of every kind and their searches of one to three words.
-_compiled: Kept[Any] = Kept(512)
+# Every query kept: kept_rows' and kept_sql's, and the visibility checks' (crm.permissions.keys:
+# "which of these keys may the user see", a list's rule as SQL). Measured: ~10 KB of SQL and
+# parameters an entry on average, up to ~70 KB (a rep's task list check, its watched ids in
+# it); 640 entries are ~10-15 MB a worker (docs/deployment.md): twenty viewers' lists, detail
+# pages of every kind and searches of one to three words.
+compiled: Kept[Any] = Kept(640)
 _EMPTY = object()  # what a key whose query matches nothing by construction keeps
 _PLAIN = object()  # what a key whose query cannot be kept keeps: it runs as Django would
 
@@ -142,25 +146,25 @@ def kept_rows(
             ),
         )
 
-    compiled = _compiled.get(key, compile_)
-    if compiled is _PLAIN:
+    entry = compiled.get(key, compile_)
+    if entry is _PLAIN:
         return _plain(build, keys)
-    if compiled is _EMPTY:
+    if entry is _EMPTY:
         return []
-    return _run(compiled, keys)
+    return _run(entry, keys)
 
 
 def kept_sql(
     key: Hashable | None,
     build: Callable[..., tuple[str, Sequence[Any]]],
-    values: Sequence[uuid.UUID | str],
+    values: Sequence[uuid.UUID | str | KeySet],
 ) -> tuple[str, list[Any]]:
     """The SQL and parameters build(*values) gives, compiled at most once per `key`, as
-    kept_rows does for model rows: `values` (UUIDs, or text such as a search's words) are
-    placed where markers of their type landed among the parameters. build() gives ("", [])
-    for nothing to run, kept as such."""
+    kept_rows does for model rows: `values` (UUIDs, text such as a search's words, or key
+    sets, sent as their array literal) are placed where markers of their type landed among
+    the parameters. build() gives ("", []) for nothing to run, kept as such."""
     values = tuple(values)
-    if key is None or not all(isinstance(v, uuid.UUID | str) for v in values):
+    if key is None or not all(isinstance(v, uuid.UUID | str | KeySet) for v in values):
         sql, params = build(*values)
         return sql, list(params)
 
@@ -172,13 +176,13 @@ def kept_sql(
         slots = _slots(sql, params, markers)
         return _PLAIN if slots is None else _Sql(sql, tuple(params), slots)
 
-    compiled = _compiled.get(key, compile_)
-    if compiled is _EMPTY:
+    entry = compiled.get(key, compile_)
+    if entry is _EMPTY:
         return "", []
-    if compiled is _PLAIN:
+    if entry is _PLAIN:
         sql, params = build(*values)
         return sql, list(params)
-    return compiled.sql, _placed(compiled, values)
+    return entry.sql, _placed(entry, values)
 
 
 @dataclass(frozen=True)
@@ -188,27 +192,42 @@ class _Sql:
     slots: tuple[tuple[int, int], ...]
 
 
-def _marker(value: uuid.UUID | str) -> uuid.UUID | str:
-    """A random stand-in of `value`'s type: a UUID, or a word (letters and digits only, so
-    a search splits it into words no differently than one word)."""
+def _marker(value: uuid.UUID | str | KeySet) -> uuid.UUID | str | KeySet:
+    """A random stand-in of `value`'s type: a UUID, a key set of one random key, or a word
+    (letters and digits only, so a search splits it into words no differently than one)."""
     marker = uuid.uuid4()
+    if isinstance(value, KeySet):
+        return KeySet([], [str(marker)])
     return marker if isinstance(value, uuid.UUID) else f"k{marker.hex}"
 
 
+def _sent(value: Any) -> Any:
+    # What a value is among the parameters: a key set is sent as its array literal.
+    return value.literal if isinstance(value, KeySet) else value
+
+
 def _slots(
-    sql: str, params: Sequence[Any], markers: Sequence[uuid.UUID | str]
+    sql: str, params: Sequence[Any], markers: Sequence[Any]
 ) -> tuple[tuple[int, int], ...] | None:
     """(position among `params`, index of the marker there) for every parameter that is a
     marker; None when a marker also went elsewhere (inside another parameter, into the SQL
     text, converted to another type), where putting the real value in its slots would not
     be enough."""
+    sent = [_sent(m) for m in markers]
     slots = tuple(
         (position, index)
         for position, param in enumerate(params)
-        for index, marker in enumerate(markers)
+        for index, marker in enumerate(sent)
         if type(param) is type(marker) and param == marker
     )
-    texts = [str(m) for m in markers] + [m.hex for m in markers if isinstance(m, uuid.UUID)]
+    texts = []
+    for m in markers:
+        if isinstance(m, KeySet):
+            texts.append(m.literal[1:-1])  # its one key's text, wherever it went
+        else:
+            texts.append(str(m))
+            if isinstance(m, uuid.UUID):
+                texts.append(m.hex)
     placed = {position for position, _ in slots}
     if _holds(sql, texts) or any(
         _holds(param, texts) for n, param in enumerate(params) if n not in placed
@@ -217,10 +236,10 @@ def _slots(
     return slots
 
 
-def _placed(compiled: Any, values: Sequence[Any]) -> list[Any]:
-    params = list(compiled.params)
-    for position, index in compiled.slots:
-        params[position] = values[index]
+def _placed(entry: Any, values: Sequence[Any]) -> list[Any]:
+    params = list(entry.params)
+    for position, index in entry.slots:
+        params[position] = _sent(values[index])
     return params
 
 

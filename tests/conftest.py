@@ -140,7 +140,7 @@ def fresh_kept_queries() -> None:
     # must not get another test's SQL.
     from crm import kept
 
-    kept._compiled.clear()
+    kept.compiled.clear()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from django.db.models import BooleanField, F, Model, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject
 
-from crm.kept import Kept
+from crm.kept import compiled, kept_sql
 from crm.lookups import KeySet
 from crm.permissions.rules import _RULES, EDIT, VIEW, _rule
 from crm.permissions.viewer import _viewer
@@ -130,40 +130,20 @@ def _json(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else json.loads(value)
 
 
-# The keyed checks (visible_rows_each, editable_ids) compiled once per viewer and shape: the
-# SQL of "rows of these models among these keys that the viewer may see / change" differs
-# from page to page only in the keys. Compiling it (each model's rule resolved and written
-# out) was more than half of such a check: 3.3 of 5.4 ms for the task list's five related
-# models at 1M contacts, 1.4 of 2.9 ms for its edit check. The SQL is compiled with marker
-# key sets, whose literals (random, one per arm) are then found among the parameters; each
-# use puts the real keys' literals in their places. Keyed by the viewer's facts (what the
-# rules read, as for the kept rules in rules.py) and the shape; bounded, least recent first:
-# an entry holds its SQL and parameters (~70 KB for a rep's task list), 128 at most ~9 MB.
-_keyed: Kept[tuple[str, tuple[Any, ...], tuple[int, ...]]] = Kept(128)
-
-
 def _keyed_rows(
     v: Any, shape: tuple[Any, ...], build: Callable[[list[KeySet]], QuerySet], keysets: list
 ) -> list[tuple[Any, ...]]:
-    """The rows of build(keysets), its SQL compiled at most once per (v's facts, shape)."""
+    """The rows of build(keysets), its SQL compiled at most once per (v's facts, shape).
+
+    Why: the keyed checks (visible_rows_each, editable_ids: "rows of these models among these
+    keys that the viewer may see / change") differ from page to page only in the keys, and
+    compiling them (each model's rule resolved and written out) was more than half of such a
+    check: 3.3 of 5.4 ms for the task list's five related models at 1M contacts, 1.4 of 2.9 ms
+    for its edit check. crm.kept.kept_sql compiles with marker key sets and puts each use's
+    key sets' literals in their places; kept with the detail pages' and searches' queries."""
     key = (("admin",) if v.is_admin else v.facts(), shape)  # an admin's SQL holds no rule
-
-    def compile_() -> tuple[str, tuple[Any, ...], tuple[int, ...]] | None:
-        markers = [KeySet([], [str(uuid.uuid4())]) for _ in keysets]
-        sql, params = build(markers).query.sql_with_params()
-        literals = [marker.literal for marker in markers]
-        positions = tuple(i for literal in literals for i, p in enumerate(params) if p == literal)
-        if len(positions) != len(markers):  # keys not sent as one literal: not kept
-            return None
-        return sql, tuple(params), positions
-
-    kept = _keyed.get(key, compile_)
-    if kept is None:
-        return list(build(keysets))
-    sql, params, positions = kept
-    params = list(params)
-    for position, keys in zip(positions, keysets, strict=True):
-        params[position] = "{" + ",".join(map(_uuid_text, keys)) + "}"
+    sets = [KeySet(list(keys), [_uuid_text(k) for k in keys]) for keys in keysets]
+    sql, params = kept_sql(key, lambda *s: build(list(s)).query.sql_with_params(), sets)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -195,7 +175,7 @@ def rule_condition(v: Any, model: type[Model], action: str) -> RawSQL | None:
         head = f'SELECT {table}.{quote(model._meta.pk.column)} AS "pk" FROM {table} WHERE '  # noqa: S608 (compared, not run)
         return (sql[len(head) :], tuple(params), ()) if sql.startswith(head) else None
 
-    kept = _keyed.get((v.facts(), ("condition", model, action)), compile_)
+    kept = compiled.get((v.facts(), ("condition", model, action)), compile_)
     if kept is None:
         return None
     condition, params, _ = kept

@@ -11,9 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from crm import factories as f
+from crm import kept, permissions
 from crm import models as crm
-from crm import permissions
-from crm.permissions import keys
 
 pytestmark = pytest.mark.django_db
 
@@ -24,11 +23,11 @@ def _fresh(user: User) -> User:
 
 def _afresh(user: User, wanted: list) -> list[set]:
     """The same check with nothing kept: what the kept SQL must always answer."""
-    keys._keyed.clear()
+    kept.compiled.clear()
     try:
         return permissions.visible_ids_each(_fresh(user), wanted)
     finally:
-        keys._keyed.clear()
+        kept.compiled.clear()
 
 
 def test_kept_sql_answers_for_other_keys_as_a_fresh_check(sales_rep, teammate, outsider) -> None:
@@ -36,20 +35,20 @@ def test_kept_sql_answers_for_other_keys_as_a_fresh_check(sales_rep, teammate, o
     shared = f.CompanyFactory(owner=teammate, shared_with_team=True)
     hidden = f.CompanyFactory.create_batch(2, owner=outsider)
     contacts = [f.ContactFactory(owner=sales_rep), f.ContactFactory(owner=outsider)]
-    keys._keyed.clear()
+    kept.compiled.clear()
     first = [(crm.Company, [mine[0].pk, hidden[0].pk]), (crm.Contact, [c.pk for c in contacts])]
     assert permissions.visible_ids_each(_fresh(sales_rep), first) == [
         {mine[0].pk},
         {contacts[0].pk},
     ]
-    assert len(keys._keyed) == 1
+    assert len(kept.compiled) == 1
     second = [
         (crm.Company, [mine[1].pk, shared.pk, hidden[1].pk]),
         (crm.Contact, [contacts[1].pk]),
     ]
     with CaptureQueriesContext(connection) as ctx:
         found = permissions.visible_ids_each(_fresh(sales_rep), second)
-    assert len(keys._keyed) == 1  # the same SQL, kept: nothing compiled for the second keys
+    assert len(kept.compiled) == 1  # the same SQL, kept: nothing compiled for the second keys
     sql = ctx.captured_queries[-1]["sql"]
     assert str(shared.pk) in sql and str(mine[0].pk) not in sql  # this call's keys, not the last
     assert found == [{mine[1].pk, shared.pk}, set()] == _afresh(sales_rep, second)
@@ -71,21 +70,21 @@ def test_kept_edit_sql_answers_for_other_rows(sales_rep, teammate, outsider) -> 
     on_other = f.TaskFactory(
         owner=outsider, assignee=outsider, company=other, shared_with_team=False
     )
-    keys._keyed.clear()
+    kept.compiled.clear()
     assert permissions.editable_ids(_fresh(sales_rep), [on_mine[0], on_other]) == {on_mine[0].pk}
-    assert len(keys._keyed) == 1
+    assert len(kept.compiled) == 1
     assert permissions.editable_ids(_fresh(sales_rep), [on_mine[1]]) == {on_mine[1].pk}
     assert permissions.editable_ids(_fresh(sales_rep), [on_other]) == set()
-    assert len(keys._keyed) == 1
+    assert len(kept.compiled) == 1
 
 
 @pytest.mark.parametrize("model", [crm.Task, crm.Document, crm.Note, crm.TaskComment])
 def test_a_list_top_query_filters_by_the_kept_compiled_rule(model, sales_rep, admin_user) -> None:
-    keys._keyed.clear()
+    kept.compiled.clear()
     sql = str(permissions.listed_to(_fresh(sales_rep), model).query)
-    assert len(keys._keyed) == 1  # the rule's SQL, compiled and kept
+    assert len(kept.compiled) == 1  # the rule's SQL, compiled and kept
     assert sql == str(permissions.listed_to(_fresh(sales_rep), model).query)
-    ((condition, _, _),) = keys._keyed.values()
+    ((condition, _, _),) = kept.compiled.values()
     assert condition.startswith("(") and "(SELECT" in condition  # the rule's probes
     # The ORM's own text for the rule, now at the top of the query, in parentheses.
     plain = str(permissions.visible_to(_fresh(sales_rep), model).query)

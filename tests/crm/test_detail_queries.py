@@ -185,6 +185,6 @@ def test_the_documents_panel_counts_the_records_links(
     table = {"company": "companies", "contact": "contacts", "deal": "deals"}[kind]
     assert counted.startswith(f'SELECT "crm_document_{table}"."{kind}_id"')
     monkeypatch.setattr("crm.selectors.panels.COUNT_CAP", 2)
-    kept._compiled.clear()  # the panel's SQL was compiled (and kept) with the real cap
+    kept.compiled.clear()  # the panel's SQL was compiled (and kept) with the real cap
     panel = related_panel(sales_rep, record, "documents", can_add=False)
     assert (panel.count, panel.count_capped, len(panel.rows)) == (2, True, 2)

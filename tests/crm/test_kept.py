@@ -49,7 +49,7 @@ def test_kept_rows_are_django_s_rows_with_joins_and_annotations(sales_rep) -> No
         assert got._state.adding is False and got._state.db == "default"
     # Compiled once, with a marker (not one of the keys); every later call only ran it.
     compiled = [key for key in builds if key not in {d.pk for d in deals}]
-    assert len(compiled) == 1 and len(kept._compiled) == 1
+    assert len(compiled) == 1 and len(kept.compiled) == 1
 
 
 def test_a_key_outside_the_rows_rule_finds_nothing(sales_rep, outsider) -> None:
@@ -76,7 +76,7 @@ def test_a_key_that_reaches_the_sql_as_text_is_not_kept(sales_rep) -> None:
 
     for deal in deals:
         assert kept.kept_rows(("text",), build, [deal.pk]) == [deal]
-    assert kept._compiled.values() == [kept._PLAIN]  # tried once, then run the plain way
+    assert kept.compiled.values() == [kept._PLAIN]  # tried once, then run the plain way
 
 
 def test_a_query_empty_by_construction_gives_no_rows(sales_rep) -> None:
@@ -92,7 +92,7 @@ def test_a_query_empty_by_construction_gives_no_rows(sales_rep) -> None:
 def test_keys_that_are_not_uuids_are_run_the_plain_way(sales_rep) -> None:
     (deal,) = _deals(sales_rep)[:1]
     rows = kept.kept_rows(("plain",), lambda key: crm.Deal.objects.filter(pk=key), [str(deal.pk)])
-    assert rows == [deal] and len(kept._compiled) == 0
+    assert rows == [deal] and len(kept.compiled) == 0
 
 
 def test_each_record_s_panels_show_its_own_rows(sales_rep, teammate) -> None:
@@ -160,7 +160,7 @@ def test_kept_sql_keeps_nothing_of_text_pasted_into_the_sql() -> None:
 
     assert kept.kept_sql(("pasted",), build, ["abc"]) == ("SELECT 'abc'", [])
     assert kept.kept_sql(("pasted",), build, ["xyz"]) == ("SELECT 'xyz'", [])
-    assert kept._compiled.values() == [kept._PLAIN]
+    assert kept.compiled.values() == [kept._PLAIN]
 
 
 def test_one_user_s_searches_each_find_their_own_words(sales_rep, outsider) -> None:
@@ -194,7 +194,7 @@ def test_values_and_prefetching_queries_are_not_kept(sales_rep) -> None:
         [deals[1].pk],
     )
     assert got == [deals[1]] and "contacts" in got[0]._prefetched_objects_cache
-    assert kept._compiled.values() == [kept._PLAIN, kept._PLAIN]
+    assert kept.compiled.values() == [kept._PLAIN, kept._PLAIN]
 
 
 def test_a_marker_inside_a_parameter_of_another_type_is_not_kept(sales_rep) -> None:
@@ -206,7 +206,7 @@ def test_a_marker_inside_a_parameter_of_another_type_is_not_kept(sales_rep) -> N
         return crm.Deal.objects.filter(custom_fields__contains={"ref": str(key)})
 
     assert kept.kept_rows(("json",), build, [deal.pk]) == [deal]
-    assert kept._compiled.values() == [kept._PLAIN]
+    assert kept.compiled.values() == [kept._PLAIN]
 
 
 def test_a_panel_stand_in_holds_only_the_keys_its_rows_are_chosen_by(sales_rep) -> None:
