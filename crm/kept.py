@@ -243,6 +243,15 @@ def _placed(entry: Any, values: Sequence[Any]) -> list[Any]:
     return params
 
 
+def stand_in(record: Model, keys: dict[str, Any]) -> Model:
+    """`record` as a kept query's build() should see it: only the fields in `keys` (its key,
+    the foreign keys the query is chosen by), the others deferred. A query reading any other
+    field loads it by the (marker) key and fails, loudly, rather than putting this record's
+    value into the SQL every record of its kind is then read with."""
+    names = list(keys)
+    return type(record).from_db(record._state.db, names, [keys[name] for name in names])
+
+
 def _plain(build: Callable[..., QuerySet], keys: tuple[Any, ...]) -> list[Model]:
     try:
         return list(build(*keys))

@@ -25,7 +25,7 @@ from accounts.models import User
 from crm import permissions
 from crm.fence import Fence
 from crm.forms.links import DOCUMENT_LINK_ENTITIES, DealContactForm, DocumentLinkForm
-from crm.kept import kept_rows
+from crm.kept import kept_rows, stand_in
 from crm.models.base import HasDetailPage
 from crm.record_urls import record_url
 from crm.selectors import panel_rows as rows_of
@@ -199,20 +199,16 @@ def _build_panel(user: User, record: Any, spec: Spec, *, can_add: bool) -> Panel
     fields = _record_keys(record, rows)
 
     def build(*keys: Any) -> QuerySet:
-        # The record as its panel reads it: its key and the foreign keys READS names, the
-        # marked ones as given, no other field (reading one would load it by the marker key
-        # and fail, loudly, rather than put this record's value in every record's SQL).
+        # The record as its panel reads it: its key and the foreign keys READS names.
         names = (record._meta.pk.attname, *READS.get(rows, ()))
         given = dict(zip(fields, keys, strict=True))
-        stand_in = type(record).from_db(
-            record._state.db, names, [given.get(name) for name in names]
-        )
+        stand = stand_in(record, {name: given.get(name) for name in names})
         return _panel_query(
             user,
-            rows(stand_in),
+            rows(stand),
             row,
-            parent=stand_in,
-            counted=counted(stand_in) if counted is not None else None,
+            parent=stand,
+            counted=counted(stand) if counted is not None else None,
         )
 
     # Compiled once per viewer's rules, panel and record's shape (which of its keys are set):

@@ -20,7 +20,7 @@ from django.db.models import Model, QuerySet
 from accounts.models import User
 from audit.selectors import HistoryEntry, record_history
 from crm import permissions
-from crm.kept import kept_rows
+from crm.kept import kept_rows, stand_in
 from crm.models import Note, Task
 
 TIMELINE_LIMIT = 20
@@ -74,11 +74,6 @@ def _through(user: User, record: Model, model: type[Note] | type[Task]) -> Query
     return permissions.visible_under(user, rows, record)
 
 
-def _stand_in(record: Model, pk: Any) -> Model:
-    # The record as its notes and tasks are read by: its key alone.
-    return type(record)(pk=pk)
-
-
 def _history_item(entry: HistoryEntry) -> TimelineItem:
     return TimelineItem(entry.occurred_at, "history", entry, entry.user)
 
@@ -128,11 +123,12 @@ def record_timeline(
     # A first page's queries are compiled once per viewer's rules and kind of record (crm.kept:
     # they differ from record to record only in its key); a later page's, every time.
     rules = permissions.rules_key(user) if before is None else None
+    pk_name = record._meta.pk.attname
     read = {}
     for name, build in (("notes", notes), ("created", created), ("done", done)):
         kept = None if rules is None else (rules, "timeline", parent, name, limit)
         read[name] = kept_rows(
-            kept, lambda pk, build=build: build(_stand_in(record, pk)), [record.pk]
+            kept, lambda pk, build=build: build(stand_in(record, {pk_name: pk})), [record.pk]
         )
     for note in read["notes"]:
         items.append(TimelineItem(note.created_at, "note", note, note.author))
