@@ -10,7 +10,10 @@ Two tiers, both served by the GIN indexes on `search_text` (crm/search.py):
    `set_config(..., true)` for the transaction the searches run in.
 Each tier reads at most CANDIDATES rows (LIMIT without ORDER BY, so a bitmap heap scan stops
 early) and only those are ranked (word similarity, then similarity of the whole text): a query
-matching half the table ("exa", "555") costs the same as a rare name. Tier 2 is skipped
+matching half the table ("exa", "555") costs the same as a rare name. Tier 1 reads the rows
+matching the typed words whole first, then the prefix matches (exact_first): a whole word is
+always ranked when the prefix matches thousands of rows, and a common word ("john") needs no
+prefix expansion at all. Tier 2 is skipped
 whenever words matched somewhere: at 1M contacts the trigram tier of "John Smith" costs
 ~120 ms on a table where the words match nothing (the planner misjudges how many rows `%>`
 keeps and scans), the full-text tier ~10 ms; a typo finds no words and goes to tier 2 (~15 ms
@@ -54,6 +57,7 @@ from crm.pagination import table_row_estimates
 from crm.search import SearchTerm
 from crm.selectors.search_terms import (
     MIN_TRIGRAM_LENGTH,
+    exact_text_match,
     full_text_match,
     normalise_query,
     query_words,
@@ -63,7 +67,11 @@ from crm.selectors.search_terms import (
 from crm.selectors.search_types import _BY_MODEL, _TYPES, SearchHit, _name_companies, _Type
 
 # Rows each tier reads and ranks at most: bounds the cost of a query matching half the table.
-CANDIDATES = 200
+# Ranking costs ~20 us a row (two trigram comparisons with the row's whole search text), so
+# 200 cost a common prefix's search ~4 ms a type at 1M contacts; beyond this many matches the
+# rows read are the table's order's choice, not the best ones, except the whole-word matches
+# read first (exact_first), so 100 find about as good hits (docs/benchmarks.md, session 13).
+CANDIDATES = 100
 # Matches a tier reads at most before it tests their visibility (_fenced_hits): enough
 # for a user who sees one row in 25 to find CANDIDATES.
 FENCE_SCAN = 5000
@@ -110,10 +118,42 @@ def _hit_values(query: str, columns: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _tier(rows: QuerySet, condition: Q, query: str, columns: dict[str, Any]) -> tuple[str, tuple]:
-    """One tier's SQL: the matching visible rows, at most CANDIDATES, with their rank."""
+def _tier(
+    rows: QuerySet, condition: Q, query: str, columns: dict[str, Any], *, first: Q | None = None
+) -> tuple[str, tuple]:
+    """One tier's SQL: the matching visible rows, at most CANDIDATES, with their rank; with
+    `first` (the full-text tier's whole words, exact_text_match), the rows matching it are
+    read before the others (exact_first)."""
     values = _hit_values(query, columns)
-    return rows.filter(condition).order_by().values(**values)[:CANDIDATES].query.sql_with_params()
+
+    def candidates(match: Q) -> tuple[str, tuple]:
+        return rows.filter(match).order_by().values(**values)[:CANDIDATES].query.sql_with_params()
+
+    if first is None:
+        return candidates(condition)
+    return exact_first(candidates(first), candidates(condition), CANDIDATES, key="h_id")
+
+
+def exact_first(
+    first: tuple[str, Sequence], rest: tuple[str, Sequence], limit: int, *, key: str
+) -> tuple[str, list]:
+    """The first `limit` rows of `first`'s query, then of `rest`'s, without repeats: the SQL
+    of `(first) UNION ALL (rest) LIMIT limit`, each row once (by `key`).
+
+    Why: a common prefix matches thousands of rows ('joh':* 12,000 of 1M contacts), a tier
+    reads CANDIDATES of them in the table's order, and whole-word matches among them were
+    luck. Read first, they always are ranked when there are any ('ada' finds Ada before
+    Adams); and when the whole words alone fill the candidates ('john', an email), `rest`
+    is never run: PostgreSQL's Append reads its second branch only if the LIMIT still wants
+    rows, so the prefix expansion (7-10 ms for 'john':* at 1M contacts) is skipped.
+    `rest` matches `first`'s rows too; the repeats are dropped, so fewer than `limit` rows may
+    come back when the two overlap."""
+    (first_sql, first_params), (rest_sql, rest_params) = first, rest
+    both = f"SELECT * FROM (({first_sql}) UNION ALL ({rest_sql})) AS both_ LIMIT {int(limit)}"  # noqa: S608
+    return (
+        f"SELECT DISTINCT ON ({key}) * FROM ({both}) AS once ORDER BY {key}",  # noqa: S608
+        [*first_params, *rest_params],
+    )
 
 
 def search_sql(
@@ -140,9 +180,10 @@ def search_sql(
     order = "ORDER BY search_tier, search_rank DESC, search_closeness DESC, h_id"
     if full_text is None and fuzzy is None:
         return "", []
+    first = exact_text_match(query) if full_text is not None else None
     if fuzzy is None or full_text is None:
         try:
-            sql, params = _tier(visible, full_text or fuzzy, query, columns)
+            sql, params = _tier(visible, full_text or fuzzy, query, columns, first=first)
         except EmptyResultSet:  # a user who may see nothing of this type
             return "", []
         # ORM-compiled SQL with its parameters kept apart: no input is pasted into the text.
@@ -151,7 +192,7 @@ def search_sql(
             limit,
         ]
     try:
-        sql1, params1 = _tier(visible, full_text, query, columns)
+        sql1, params1 = _tier(visible, full_text, query, columns, first=first)
         sql2, params2 = _tier(visible, fuzzy, query, columns)
     except EmptyResultSet:  # a user who may see nothing of this type
         return "", []
@@ -283,9 +324,14 @@ def _fenced_sql(
         .filter(Q(fence_visible=True) | Q(fence_n=FENCE_SCAN))
         .values("fence_visible", "fence_n", **_hit_values(query, kind.columns))
     )[: CANDIDATES + 1]
-    matches = model._default_manager.filter(condition).order_by()[:FENCE_SCAN]
+    # Whole-word matches first, then all matches (exact_first): the fence numbers and tests
+    # them in that order. A row in both comes twice, the repeat dropped below, keeping its
+    # later number so that a FENCE_SCAN-th row read still says the fence was cut short.
+    matches = model._default_manager.order_by()
+    whole_words = matches.filter(exact_text_match(query))[:FENCE_SCAN]
+    both = whole_words.union(matches.filter(condition)[:FENCE_SCAN], all=True)[:FENCE_SCAN]
     try:
-        sql, params = fenced_sql(outer, matches, numbered=True)
+        sql, params = fenced_sql(outer, both, numbered=True)
     except EmptyResultSet:
         return "", []
     # Ranked in SQL like the plain query; every row carries how many visible candidates the
@@ -293,8 +339,9 @@ def _fenced_sql(
     # FENCE_SCAN-th row, if read, is the one row that comes back, to say so.
     return (
         "SELECT * FROM (SELECT c.*, count(*) FILTER (WHERE fence_visible) OVER () AS fence_found,"  # noqa: S608
-        f" max(fence_n) OVER () AS fence_last FROM ({sql}) AS c) AS hits"
-        " WHERE fence_visible OR fence_found = 0"
+        " max(fence_n) OVER () AS fence_last FROM"
+        f" (SELECT DISTINCT ON (h_id) * FROM ({sql}) AS read ORDER BY h_id, fence_n DESC) AS c)"
+        " AS hits WHERE fence_visible OR fence_found = 0"
         " ORDER BY fence_visible DESC, search_rank DESC, search_closeness DESC, h_id LIMIT %s",
         [*params, limit],
     )

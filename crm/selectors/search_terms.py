@@ -87,6 +87,14 @@ def full_text_match(query: str, words: Sequence[str] | None = None) -> Q | None:
     return _text_matches(tsquery)
 
 
+def exact_text_match(query: str) -> Q:
+    """The whole input as the parser reads it, whole words only (no prefixes): the part of
+    tier 1 whose matches rank first ('john' is read before 'johnson', an email as itself).
+    The full-text index serves it as one entry per word, without the prefix expansion that
+    costs 'joh':* ~0.5 us for each of its 12,000 matches at 1M contacts."""
+    return _text_matches(PlainToTsQuery(SearchTerm(Value(query))))
+
+
 def prefix_match(query: str) -> Q | None:
     """Every word of `query` starts a word of search_text (the full-text index): for input
     too short for trigrams. None when no word is left to match."""

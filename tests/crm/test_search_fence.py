@@ -92,3 +92,41 @@ def test_a_small_table_is_searched_plain(
     monkeypatch.setattr("crm.selectors.search.FENCE_FROM_ROWS", 1)  # analysed: about 8 rows
     _, sql = _searched(sales_rep, "quokk")
     assert any("fence_n" in q for q in sql if 'FROM "crm_contact"' in q)
+
+
+@pytest.mark.parametrize("fenced", [True, False], ids=["fenced", "plain"])
+def test_whole_words_are_read_before_prefixes(sales_rep, monkeypatch, fenced) -> None:
+    # A tier ranks only its first CANDIDATES matches; the whole word typed ("ada", a last
+    # name here) must be among them even when prefix matches ("Adaline") come before it in
+    # whatever order the plan reads (by insertion, by name or by date: they lie on both
+    # sides), and it ranks first, once.
+    monkeypatch.setattr("crm.selectors.search.CANDIDATES", 3)
+    if not fenced:
+        monkeypatch.setattr("crm.selectors.search.FENCE_FROM_ROWS", 10**9)
+    for last in ("Aaron", "Ada", "Zulu"):
+        names = ["Mid"] if last == "Ada" else ["Adaline", "Adalia", "Adalyn", "Adalee"]
+        for first in names:
+            ContactFactory(owner=sales_rep, first_name=first, last_name=last)
+    hits, sql = _searched(sales_rep, "ada")
+    assert "Mid Ada" in hits and len(hits) == len(set(hits))
+    results = global_search(user=sales_rep, query="ada")
+    contacts = next(g for g in results.groups if g.key == "contacts")
+    assert contacts.hits[0].title == "Mid Ada"
+    assert any("fence_n" in q for q in sql if 'FROM "crm_contact"' in q) is fenced
+
+
+def test_a_repeated_match_still_says_the_fence_was_cut_short(
+    sales_rep, outsider, monkeypatch
+) -> None:
+    # The fence reads whole-word matches, then every match, which repeats them: here its
+    # FENCE_SCAN-th row is the repeat of the rep's own whole-word match. The repeat kept must
+    # be that one, which says the fence stopped there; the earlier copy would hide that and
+    # the rep's prefix matches further on would never be looked for.
+    monkeypatch.setattr("crm.selectors.search.FENCE_SCAN", 4)
+    ContactFactory(owner=outsider, first_name="Bob", last_name="Quell")
+    ContactFactory(owner=sales_rep, first_name="Ann", last_name="Quell")
+    _make(outsider, 3, "Quellmann")
+    _make(sales_rep, 2, "Quellmann")
+    hits, sql = _searched(sales_rep, "quell")
+    assert hits == ["Ann Quell", "Zed00 Quellmann", "Zed01 Quellmann"]
+    assert any("fence_n" not in q and "search_rank" in q for q in sql if "crm_contact" in q)
