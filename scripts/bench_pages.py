@@ -12,8 +12,10 @@ What it does:
    a free port, DEBUG=false, waited for on /healthz and always stopped at the end;
 3. signs in through the real allauth form (/accounts/login/, CSRF token from the form) with
    urllib and a cookie jar, as a sales rep (rep01@) and a manager (manager01@);
-4. per page and user: warm-up requests, then N timed requests: p50 / p95 / p99 in ms and
-   requests/s of the server's own time, from the Server-Timing header minicrm sends
+4. per page and user: warm-up requests, then N timed requests, by default in N rounds of one
+   request to every page as every user (--order interleaved; the host's speed drifts 20-40%
+   within minutes, and timed back to back a slow minute fell on a few pages only): p50 / p95 /
+   p99 in ms and requests/s of the server's own time, from the Server-Timing header minicrm sends
    (config/timing.py; issue #8's targets are server time), and the client's loopback wall time
    beside it; any non-200 answer is counted as an error;
 5. query hygiene, in-process with django.test.Client: the SQL queries per page, and
@@ -48,9 +50,11 @@ from scripts.benchlib.client import (  # noqa: E402 (after the path is set)
     DEEP_PAGE,
     Browser,
     Page,
+    Sampler,
     Timing,
     deep_page_url,
     measure,
+    measure_interleaved,
 )
 from scripts.benchlib.database import django_database  # noqa: E402
 from scripts.benchlib.hygiene import Hygiene, hygiene  # noqa: E402
@@ -73,6 +77,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=60.0,
         help="seconds at most per page and user (warm-up included); at least 5 timed requests",
+    )
+    parser.add_argument(
+        "--order",
+        choices=("interleaved", "grouped"),
+        default="interleaved",
+        help="interleaved: every page and user once a round, N rounds (a slow minute of the "
+        "host falls on all pages alike); grouped: each page's requests back to back, as "
+        "before 2026-12-03 session 13",
     )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write results")
     parser.add_argument(
@@ -221,6 +233,13 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _progress(timing: Timing) -> None:
+    print(
+        f"  {timing.user:8} {timing.page:22} p95 {timing.p95_ms:8.1f} ms errors {timing.errors}",
+        flush=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
@@ -253,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         timings: list[Timing] = []
         deep_urls: dict[str, str] = {}
         with gunicorn(os.environ["DATABASE_URL"], args.workers) as base:
+            samplers: list[Sampler] = []
             for label, user in users.items():
                 browser = Browser(base)
                 browser.login(user.email, scale.SCALE_PASSWORD)
@@ -260,20 +280,24 @@ def main(argv: list[str] | None = None) -> int:
                 deep_urls[label] = deep_page_url(browser, "/contacts/", DEEP_PAGE - 1)
                 for page in page_list:
                     url = deep_urls[label] if page.name.startswith("contacts.page") else page.url
-                    timing = measure(
-                        browser,
-                        label,
-                        Page(page.name, url, page.htmx, page.first_byte),
-                        args.warmup,
-                        args.requests,
-                        args.budget,
-                    )
-                    timings.append(timing)
-                    print(
-                        f"  {label:8} {page.name:22} p95 {timing.p95_ms:8.1f} ms "
-                        f"errors {timing.errors}",
-                        flush=True,
-                    )
+                    timed = Page(page.name, url, page.htmx, page.first_byte)
+                    if args.order == "grouped":
+                        timing = measure(
+                            browser, label, timed, args.warmup, args.requests, args.budget
+                        )
+                        timings.append(timing)
+                        _progress(timing)
+                    else:
+                        samplers.append(Sampler(browser, label, timed))
+            if samplers:
+                print(
+                    f"{len(samplers)} pages x users, {args.requests} interleaved rounds ...",
+                    flush=True,
+                )
+                measure_interleaved(samplers, args.warmup, args.requests, args.budget)
+                for sampler in samplers:
+                    timings.append(sampler.timing())
+                    _progress(timings[-1])
         print("Query hygiene (in-process) ...", flush=True)
         checks = hygiene(page_list, users, deep_urls)
         print_report(timings, checks, args.contacts)
@@ -290,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
                     "machine": machine(),
                     "deep_page_urls": deep_urls,
                     "budget_seconds": args.budget,
+                    "order": args.order,
                     "time_source": sorted({t.source for t in timings}),
                     "timings": [asdict(t) | {"misses": t.misses} for t in timings],
                     "hygiene": [asdict(h) | {"python_ms": h.python_ms} for h in checks],

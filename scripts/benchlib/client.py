@@ -146,56 +146,101 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def measure(browser: Browser, user: str, page: Page, warmup: int, n: int, budget: float) -> Timing:
-    headers = {"HX-Request": "true"} if page.htmx else {}
-    limit = FIRST_BYTES if page.first_byte else None
-    errors: list[str] = []
-    deadline = time.monotonic() + budget
-    for _ in range(warmup):
-        if time.monotonic() > deadline:
-            break
-        status, _, _, _ = browser.get(page.url, headers, limit)
-        if status != 200:
-            errors.append(f"warm-up {status}")
-    wall: list[float] = []
-    server: list[float] = []
-    started = time.perf_counter()
-    for i in range(n):
-        if i >= 5 and time.monotonic() > deadline:
-            break  # a very slow page: fewer samples, said in the "requests" column
+class Sampler:
+    """One page as one user: its requests, timed one at a time, and the Timing they make. The
+    time its requests took (warm-up included) is what `budget` bounds."""
+
+    def __init__(self, browser: Browser, user: str, page: Page) -> None:
+        self.browser, self.user, self.page = browser, user, page
+        self.headers = {"HX-Request": "true"} if page.htmx else {}
+        self.limit = FIRST_BYTES if page.first_byte else None
+        self.errors: list[str] = []
+        self.wall: list[float] = []
+        self.server: list[float] = []
+        self.spent = 0.0  # seconds in this page's requests, warm-up included
+        self.timed = 0.0  # and in its timed ones alone (a download's pause included)
+
+    def warm(self) -> None:
         t0 = time.perf_counter()
-        status, resp_headers, _, final = browser.get(page.url, headers, limit)
-        wall.append((time.perf_counter() - t0) * 1000)
+        status, _, _, _ = self.browser.get(self.page.url, self.headers, self.limit)
+        self.spent += time.perf_counter() - t0
+        if status != 200:
+            self.errors.append(f"warm-up {status}")
+
+    def over(self, budget: float) -> bool:
+        """Out of time: `budget` seconds spent and 5 timed requests made at least."""
+        return self.spent > budget and len(self.wall) >= 5
+
+    def sample(self) -> None:
+        t0 = time.perf_counter()
+        status, resp_headers, _, final = self.browser.get(self.page.url, self.headers, self.limit)
+        self.wall.append((time.perf_counter() - t0) * 1000)
         if status != 200 or urllib.parse.urlsplit(final).path.startswith("/accounts/login"):
-            errors.append(f"{status} {final}")
-        if page.first_byte:
+            self.errors.append(f"{status} {final}")
+        if self.page.first_byte:
             # Hanging up leaves the server making the stream's next chunk (5,000 rows, about
             # 150 ms) before it notices; timed back to back, each start would queue behind the
             # last one's leftovers, which no real user produces.
             time.sleep(FIRST_BYTE_PAUSE)
-        ms = None if page.first_byte else _server_ms(resp_headers)
+        self.spent += time.perf_counter() - t0
+        self.timed += time.perf_counter() - t0
+        ms = None if self.page.first_byte else _server_ms(resp_headers)
         if ms is not None:
-            server.append(ms)
-    elapsed = time.perf_counter() - started
-    done = len(wall)
-    if page.first_byte:
-        samples, source = wall, "client first byte"
-    else:
-        complete = len(server) == done
-        samples, source = (server, "Server-Timing") if complete else (wall, "client wall")
-    return Timing(
-        user=user,
-        page=page.name,
-        url=page.url,
-        requests=done,
-        errors=len(errors),
-        p50_ms=round(percentile(samples, 50), 1),
-        p95_ms=round(percentile(samples, 95), 1),
-        p99_ms=round(percentile(samples, 99), 1),
-        rps=round(done / elapsed, 1),
-        source=source,
-        target_ms=page.target_ms,
-        client_p50_ms=round(percentile(wall, 50), 1),
-        client_p95_ms=round(percentile(wall, 95), 1),
-        error_samples=errors[:5],
-    )
+            self.server.append(ms)
+
+    def timing(self) -> Timing:
+        page, done = self.page, len(self.wall)
+        if page.first_byte:
+            samples, source = self.wall, "client first byte"
+        else:
+            complete = len(self.server) == done
+            samples, source = (
+                (self.server, "Server-Timing") if complete else (self.wall, "client wall")
+            )
+        return Timing(
+            user=self.user,
+            page=page.name,
+            url=page.url,
+            requests=done,
+            errors=len(self.errors),
+            p50_ms=round(percentile(samples, 50), 1),
+            p95_ms=round(percentile(samples, 95), 1),
+            p99_ms=round(percentile(samples, 99), 1),
+            # One client, one request at a time: requests/s of this page back to back.
+            rps=round(done / self.timed, 1) if done else 0.0,
+            source=source,
+            target_ms=page.target_ms,
+            client_p50_ms=round(percentile(self.wall, 50), 1),
+            client_p95_ms=round(percentile(self.wall, 95), 1),
+            error_samples=self.errors[:5],
+        )
+
+
+def measure(browser: Browser, user: str, page: Page, warmup: int, n: int, budget: float) -> Timing:
+    """One page's requests back to back: `warmup`, then `n` timed (fewer past `budget`)."""
+    sampler = Sampler(browser, user, page)
+    for _ in range(warmup):
+        if sampler.spent > budget:
+            break
+        sampler.warm()
+    for _ in range(n):
+        if sampler.over(budget):
+            break  # a very slow page: fewer samples, said in the "requests" column
+        sampler.sample()
+    return sampler.timing()
+
+
+def measure_interleaved(samplers: list[Sampler], warmup: int, n: int, budget: float) -> None:
+    """Every page's requests in rounds, one request per page and user a round, the order
+    turned by one each round: a slow minute of a shared host (its speed drifts 20-40% within
+    minutes) then falls on every page alike, where timed back to back it fell on the few
+    pages being timed at the time. Warm-up rounds first."""
+    for _ in range(warmup):
+        for sampler in samplers:
+            if sampler.spent <= budget:
+                sampler.warm()
+    for round_ in range(n):
+        shift = round_ % len(samplers)
+        for sampler in samplers[shift:] + samplers[:shift]:
+            if not sampler.over(budget):
+                sampler.sample()
