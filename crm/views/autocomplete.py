@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.urls import path
 
 from crm.entities import ENTITIES
-from crm.selectors.autocomplete import SPECS, record_autocomplete
+from crm.selectors.autocomplete import AUTOCOMPLETE_LIMIT, SPECS, record_autocomplete
 from crm.selectors.search import normalise_query
 
 
@@ -26,7 +26,10 @@ def autocomplete(request: HttpRequest, entity: str) -> HttpResponse:
     options = record_autocomplete(
         user=request.user, entity=entity, query=query, for_edit=request.GET.get("for") == "edit"
     )
-    context = {"options": options, "query": query, "entity": ENTITIES[entity]}
+    # A full list may not be all that matches (and for a common string it is ten among the
+    # first matches read, crm.selectors.autocomplete): say so, so nobody scrolls for the rest.
+    more = bool(query) and len(options) >= AUTOCOMPLETE_LIMIT
+    context = {"options": options, "query": query, "entity": ENTITIES[entity], "more": more}
     return render(request, "crm/partials/_autocomplete_results.html", context)
 
 

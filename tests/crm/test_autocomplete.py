@@ -202,6 +202,18 @@ def test_no_match_says_so(login: Any, sales_rep: Any) -> None:
     assert "No companies match “zzzz”." in html and 'role="option"' not in html
 
 
+def test_a_full_list_says_more_match_and_a_short_one_does_not(login: Any, sales_rep: Any) -> None:
+    for i in range(12):
+        f.CompanyFactory(owner=sales_rep, name=f"Acme {i:02d}")
+    f.CompanyFactory(owner=sales_rep, name="Quetzal Ltd")
+    client = login(sales_rep)
+    full, narrowed = results(client, "company", "acme"), results(client, "company", "quetzal")
+    hint = "More companies match: keep typing to narrow them."
+    assert full.count('role="option"') == 10 and hint in full
+    assert narrowed.count('role="option"') == 1 and hint not in narrowed
+    assert hint not in results(client, "company")  # recent records offered, nothing typed
+
+
 # --- cost ------------------------------------------------------------------------------------
 
 
