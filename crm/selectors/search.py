@@ -73,7 +73,7 @@ from crm.selectors.search_types import _BY_MODEL, _TYPES, SearchHit, _name_compa
 # read first (exact_first), so 100 find about as good hits (docs/benchmarks.md, session 13).
 CANDIDATES = 100
 # Matches a tier reads at most before it tests their visibility (_fenced_hits): enough
-# for a user who sees one row in 25 to find CANDIDATES.
+# for a user who sees one row in 50 to find CANDIDATES.
 FENCE_SCAN = 5000
 # The full-text tier reads a table fenced only from this many rows up: there a user's
 # visible rows make a bitmap too big to AND cheaply with the matches (a manager's 280,000 of
@@ -131,27 +131,35 @@ def _tier(
 
     if first is None:
         return candidates(condition)
-    return exact_first(candidates(first), candidates(condition), CANDIDATES, key="h_id")
+    return exact_first(candidates(first), candidates(_after(rows, condition, first, CANDIDATES)))
 
 
-def exact_first(
-    first: tuple[str, Sequence], rest: tuple[str, Sequence], limit: int, *, key: str
-) -> tuple[str, list]:
-    """The first `limit` rows of `first`'s query, then of `rest`'s, without repeats: the SQL
-    of `(first) UNION ALL (rest) LIMIT limit`, each row once (by `key`).
+def _after(rows: QuerySet, condition: Q, first: Q, limit: int) -> Q:
+    """`condition` without the rows exact_first's first branch reads (the first `limit` of
+    `rows` matching `first`): the second branch then repeats none of them.
+
+    Why exclude rather than drop repeats after the union: its LIMIT counts rows as they come,
+    so repeats would take places meant for rows not yet read, and a user's own prefix match
+    could go unranked even with fewer matches than the limit. The excluded keys are a
+    hashed subplan run only if the second branch runs, which is when the first read all its
+    rows, fewer than `limit`: the subplan then reads the same ones, whatever their order."""
+    return condition & ~Q(pk__in=rows.filter(first).order_by().values("pk")[:limit])
+
+
+def exact_first(first: tuple[str, Sequence], rest: tuple[str, Sequence]) -> tuple[str, list]:
+    """The rows of `first`'s query, then of `rest`'s (each with its own LIMIT; `rest` must not
+    repeat `first`'s rows: _after), as one statement, `(first) UNION ALL (rest) LIMIT`
+    CANDIDATES.
 
     Why: a common prefix matches thousands of rows ('joh':* 12,000 of 1M contacts), a tier
     reads CANDIDATES of them in the table's order, and whole-word matches among them were
     luck. Read first, they always are ranked when there are any ('ada' finds Ada before
     Adams); and when the whole words alone fill the candidates ('john', an email), `rest`
     is never run: PostgreSQL's Append reads its second branch only if the LIMIT still wants
-    rows, so the prefix expansion (7-10 ms for 'john':* at 1M contacts) is skipped.
-    `rest` matches `first`'s rows too; the repeats are dropped, so fewer than `limit` rows may
-    come back when the two overlap."""
+    rows, so the prefix expansion (7-10 ms for 'john':* at 1M contacts) is skipped."""
     (first_sql, first_params), (rest_sql, rest_params) = first, rest
-    both = f"SELECT * FROM (({first_sql}) UNION ALL ({rest_sql})) AS both_ LIMIT {int(limit)}"  # noqa: S608
     return (
-        f"SELECT DISTINCT ON ({key}) * FROM ({both}) AS once ORDER BY {key}",  # noqa: S608
+        f"SELECT * FROM (({first_sql}) UNION ALL ({rest_sql})) AS both_ LIMIT {CANDIDATES}",  # noqa: S608
         [*first_params, *rest_params],
     )
 
@@ -324,12 +332,12 @@ def _fenced_sql(
         .filter(Q(fence_visible=True) | Q(fence_n=FENCE_SCAN))
         .values("fence_visible", "fence_n", **_hit_values(query, kind.columns))
     )[: CANDIDATES + 1]
-    # Whole-word matches first, then all matches (exact_first): the fence numbers and tests
-    # them in that order. A row in both comes twice, the repeat dropped below, keeping its
-    # later number so that a FENCE_SCAN-th row read still says the fence was cut short.
+    # Whole-word matches first, then the other matches (exact_first, _after): the fence
+    # numbers and tests them in that order, each row once.
     matches = model._default_manager.order_by()
-    whole_words = matches.filter(exact_text_match(query))[:FENCE_SCAN]
-    both = whole_words.union(matches.filter(condition)[:FENCE_SCAN], all=True)[:FENCE_SCAN]
+    whole = exact_text_match(query)
+    rest = matches.filter(_after(matches, condition, whole, FENCE_SCAN))
+    both = matches.filter(whole)[:FENCE_SCAN].union(rest[:FENCE_SCAN], all=True)[:FENCE_SCAN]
     try:
         sql, params = fenced_sql(outer, both, numbered=True)
     except EmptyResultSet:
@@ -339,9 +347,8 @@ def _fenced_sql(
     # FENCE_SCAN-th row, if read, is the one row that comes back, to say so.
     return (
         "SELECT * FROM (SELECT c.*, count(*) FILTER (WHERE fence_visible) OVER () AS fence_found,"  # noqa: S608
-        " max(fence_n) OVER () AS fence_last FROM"
-        f" (SELECT DISTINCT ON (h_id) * FROM ({sql}) AS read ORDER BY h_id, fence_n DESC) AS c)"
-        " AS hits WHERE fence_visible OR fence_found = 0"
+        f" max(fence_n) OVER () AS fence_last FROM ({sql}) AS c) AS hits"
+        " WHERE fence_visible OR fence_found = 0"
         " ORDER BY fence_visible DESC, search_rank DESC, search_closeness DESC, h_id LIMIT %s",
         [*params, limit],
     )

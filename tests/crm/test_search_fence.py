@@ -115,18 +115,35 @@ def test_whole_words_are_read_before_prefixes(sales_rep, monkeypatch, fenced) ->
     assert any("fence_n" in q for q in sql if 'FROM "crm_contact"' in q) is fenced
 
 
-def test_a_repeated_match_still_says_the_fence_was_cut_short(
+def test_whole_words_read_first_still_say_the_fence_was_cut_short(
     sales_rep, outsider, monkeypatch
 ) -> None:
-    # The fence reads whole-word matches, then every match, which repeats them: here its
-    # FENCE_SCAN-th row is the repeat of the rep's own whole-word match. The repeat kept must
-    # be that one, which says the fence stopped there; the earlier copy would hide that and
-    # the rep's prefix matches further on would never be looked for.
+    # The fence reads whole-word matches, then the other matches: here its FENCE_SCAN-th row
+    # is the rep's own whole-word match, and the rep's prefix matches lie beyond it. The
+    # fence must say it stopped there, so that the plain query looks for them.
     monkeypatch.setattr("crm.selectors.search.FENCE_SCAN", 4)
     ContactFactory(owner=outsider, first_name="Bob", last_name="Quell")
+    ContactFactory(owner=outsider, first_name="Cy", last_name="Quell")
+    ContactFactory(owner=outsider, first_name="Di", last_name="Quell")
     ContactFactory(owner=sales_rep, first_name="Ann", last_name="Quell")
     _make(outsider, 3, "Quellmann")
     _make(sales_rep, 2, "Quellmann")
     hits, sql = _searched(sales_rep, "quell")
     assert hits == ["Ann Quell", "Zed00 Quellmann", "Zed01 Quellmann"]
     assert any("fence_n" not in q and "search_rank" in q for q in sql if "crm_contact" in q)
+
+
+@pytest.mark.parametrize("fenced", [True, False], ids=["fenced", "plain"])
+def test_whole_words_read_first_leave_room_for_every_other_match(
+    sales_rep, monkeypatch, fenced
+) -> None:
+    # Four whole-word matches and one prefix match, six candidates: all five are ranked (the
+    # second branch repeats none of the first's rows, which would take the places left).
+    monkeypatch.setattr("crm.selectors.search.CANDIDATES", 6)
+    if not fenced:
+        monkeypatch.setattr("crm.selectors.search.FENCE_FROM_ROWS", 10**9)
+    for i in range(4):
+        ContactFactory(owner=sales_rep, first_name=f"Mid{i}", last_name="Ada")
+    ContactFactory(owner=sales_rep, first_name="Adaline", last_name="Zulu")
+    hits, _ = _searched(sales_rep, "ada")
+    assert hits == ["Adaline Zulu", "Mid0 Ada", "Mid1 Ada", "Mid2 Ada", "Mid3 Ada"]
