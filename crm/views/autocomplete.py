@@ -23,13 +23,23 @@ def autocomplete(request: HttpRequest, entity: str) -> HttpResponse:
     if entity not in SPECS:
         raise Http404("No autocomplete for this kind of record.")
     query = normalise_query(request.GET.get("q"))
+    # One more than shown: whether more match. For a common string the options are the
+    # first by name among the first matches read (crm.selectors.autocomplete); either way the
+    # list says more match, so nobody scrolls for the rest.
     options = record_autocomplete(
-        user=request.user, entity=entity, query=query, for_edit=request.GET.get("for") == "edit"
+        user=request.user,
+        entity=entity,
+        query=query,
+        for_edit=request.GET.get("for") == "edit",
+        limit=AUTOCOMPLETE_LIMIT + 1,
     )
-    # A full list may not be all that matches (and for a common string it is ten among the
-    # first matches read, crm.selectors.autocomplete): say so, so nobody scrolls for the rest.
-    more = bool(query) and len(options) >= AUTOCOMPLETE_LIMIT
-    context = {"options": options, "query": query, "entity": ENTITIES[entity], "more": more}
+    more = bool(query) and len(options) > AUTOCOMPLETE_LIMIT
+    context = {
+        "options": options[:AUTOCOMPLETE_LIMIT],
+        "query": query,
+        "entity": ENTITIES[entity],
+        "more": more,
+    }
     return render(request, "crm/partials/_autocomplete_results.html", context)
 
 

@@ -81,7 +81,11 @@
     var all = options(p);
     all.forEach(function (option, i) { option.id = target.id + "-" + i; });
     p.input.removeAttribute("aria-activedescendant");
-    if (p.status) p.status.textContent = all.length === 1 ? "1 result" : all.length + " results";
+    if (p.status) {
+      var more = target.querySelector("[data-autocomplete-more]");
+      p.status.textContent = (all.length === 1 ? "1 result" : all.length + " results") +
+        (more ? ". " + more.textContent : "");
+    }
     if (document.activeElement === p.input) open(p);
   });
 
@@ -125,9 +129,10 @@
     }
   }, true);
 
-  // Keep focus in the input while clicking an option, so the listbox does not close first.
+  // Keep focus in the input while clicking in the listbox (an option, or a row saying there
+  // is none or more), so it does not close first and the typed text stays.
   document.addEventListener("mousedown", function (event) {
-    if (event.target.closest && event.target.closest(BOX + " [role=option]")) {
+    if (event.target.closest && event.target.closest(BOX + " [role=listbox] li")) {
       event.preventDefault();
     }
   });

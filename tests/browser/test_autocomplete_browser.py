@@ -71,3 +71,23 @@ def test_clicking_picks_and_clearing_the_text_removes_the_link(page, sales_rep) 
     page.wait_for_url(lambda url: "/edit/" not in url)
     contact.refresh_from_db()
     assert contact.company is None
+
+
+def test_a_full_list_says_more_match_and_clicking_that_keeps_the_text(page, sales_rep) -> None:
+    for i in range(12):
+        f.CompanyFactory(owner=sales_rep, name=f"Acme {i:02d}")
+    sign_in(page, sales_rep.email, "correct-horse-battery")
+    page.goto("/contacts/new/")
+    field = page.get_by_role("combobox", name="Company")
+    field.press_sequentially("acme", delay=30)
+    listbox = page.get_by_role("listbox")
+    hint = listbox.get_by_text("More companies match: keep typing to narrow them.")
+    expect(hint).to_be_visible()
+    expect(listbox.get_by_role("option")).to_have_count(10)
+    page.wait_for_load_state("networkidle")
+    status = page.locator("[data-autocomplete-status]")
+    expect(status).to_contain_text("10 results. More companies match")
+    hint.click()  # not an option: nothing is picked, the typed text and the focus stay
+    assert field.input_value() == "acme"
+    assert page.locator('input[type=hidden][name="company"]').input_value() == ""
+    expect(field).to_be_focused()

@@ -202,7 +202,7 @@ def test_no_match_says_so(login: Any, sales_rep: Any) -> None:
     assert "No companies match “zzzz”." in html and 'role="option"' not in html
 
 
-def test_a_full_list_says_more_match_and_a_short_one_does_not(login: Any, sales_rep: Any) -> None:
+def test_a_full_list_says_more_match_only_when_more_do(login: Any, sales_rep: Any) -> None:
     for i in range(12):
         f.CompanyFactory(owner=sales_rep, name=f"Acme {i:02d}")
     f.CompanyFactory(owner=sales_rep, name="Quetzal Ltd")
@@ -212,6 +212,9 @@ def test_a_full_list_says_more_match_and_a_short_one_does_not(login: Any, sales_
     assert full.count('role="option"') == 10 and hint in full
     assert narrowed.count('role="option"') == 1 and hint not in narrowed
     assert hint not in results(client, "company")  # recent records offered, nothing typed
+    Company.objects.filter(name__in=["Acme 10", "Acme 11"]).delete()
+    exactly_ten = results(client, "company", "acme")
+    assert exactly_ten.count('role="option"') == 10 and hint not in exactly_ten
 
 
 # --- cost ------------------------------------------------------------------------------------
