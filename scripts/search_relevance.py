@@ -6,8 +6,9 @@ commits' hits when a change to search claims to keep (or improve) them.
         --json base.json
     .venv/bin/python scripts/search_relevance.py --compare base.json head.json
 
-Queries: first and last names, their first 3-4 letters, "first l", email local parts and whole
-emails of a fixed sample of contacts, and company names and their first letters (TABLESAMPLE
+Queries: first and last names, the first 3 letters of the first and 4 of the last, "first la"
+(two letters of the last name), the first 6 characters of the email's local part and whole
+emails of a fixed sample of contacts, and company names and their first 5 letters (TABLESAMPLE
 ... REPEATABLE, so both runs draw the same ones from the same database). For each query and
 type, the full-text tier's five hits as `user` sees them, each with its two ranks (word
 similarity to the query, then similarity of the whole text: crm.selectors.search).
@@ -15,7 +16,8 @@ similarity to the query, then similarity of the whole text: crm.selectors.search
 --compare prints how many type groups show the same ranks, better or worse ones (compared in
 order, word rank first), how often the top hit's word rank differs, and the mean word rank of
 the hits shown. Which rows come back among equal ranks is the plan's choice, so equal rank
-lists count as the same.
+lists count as the same; one differing hit decides "better" or "worse", closeness included
+(a group can be "worse" by the closeness of its fifth hit alone).
 """
 
 from __future__ import annotations

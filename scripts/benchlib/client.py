@@ -160,9 +160,19 @@ class Sampler:
         self.spent = 0.0  # seconds in this page's requests, warm-up included
         self.timed = 0.0  # and in its timed ones alone (a download's pause included)
 
+    def _get(self) -> tuple[int | str, Any, str]:
+        """(status, headers, final URL); a connection that failed (timeout, reset) is an
+        error of this page, not the end of the run: interleaved, every page's results would go
+        with it."""
+        try:
+            status, headers, _, final = self.browser.get(self.page.url, self.headers, self.limit)
+        except OSError as exc:  # urllib's URLError, timeouts and resets
+            return f"{type(exc).__name__}: {exc}", None, self.page.url
+        return status, headers, final
+
     def warm(self) -> None:
         t0 = time.perf_counter()
-        status, _, _, _ = self.browser.get(self.page.url, self.headers, self.limit)
+        status, _, _ = self._get()
         self.spent += time.perf_counter() - t0
         if status != 200:
             self.errors.append(f"warm-up {status}")
@@ -173,7 +183,7 @@ class Sampler:
 
     def sample(self) -> None:
         t0 = time.perf_counter()
-        status, resp_headers, _, final = self.browser.get(self.page.url, self.headers, self.limit)
+        status, resp_headers, final = self._get()
         self.wall.append((time.perf_counter() - t0) * 1000)
         if status != 200 or urllib.parse.urlsplit(final).path.startswith("/accounts/login"):
             self.errors.append(f"{status} {final}")
