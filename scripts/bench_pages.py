@@ -13,12 +13,13 @@ What it does:
 3. signs in through the real allauth form (/accounts/login/, CSRF token from the form) with
    urllib and a cookie jar, as a sales rep (rep01@) and a manager (manager01@);
 4. per page and user: warm-up requests, then N timed requests, by default in N rounds of one
-   request to every page as every user (--order interleaved; the host's speed drifts 20-40%
-   within minutes, and timed back to back a slow minute fell on a few pages only): p50 / p95 /
-   p99 in ms of the server's own time, from the Server-Timing header minicrm sends
-   (config/timing.py; issue #8's targets are server time), and the client's loopback wall time
-   beside it; any non-200 answer or failed connection is counted as an error; requests/s is
-   one client's back to back, from its own wall time (for the CSV export, with its pause);
+   request to every page as every user, in a seeded shuffled order (--order interleaved; the
+   host's speed drifts 20-40% within minutes, and timed back to back a slow minute fell on a
+   few pages only): p50 / p95 / p99 in ms of the server's own time, from the Server-Timing
+   header minicrm sends (config/timing.py; issue #8's targets are server time), and the
+   client's loopback wall time beside it; any non-200 answer or failed connection is counted
+   as an error; requests/s is one client's back to back, from its own wall time (for the CSV
+   export, with its pause);
 5. query hygiene, in-process with django.test.Client: the SQL queries per page, and
    EXPLAIN (ANALYZE, FORMAT JSON) of each SELECT: sequential scans of tables whose
    pg_class.reltuples is over 10,000, and the slowest query with its plan;

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import http.cookiejar
+import random
 import re
 import time
 import urllib.error
@@ -241,16 +242,18 @@ def measure(browser: Browser, user: str, page: Page, warmup: int, n: int, budget
 
 
 def measure_interleaved(samplers: list[Sampler], warmup: int, n: int, budget: float) -> None:
-    """Every page's requests in rounds, one request per page and user a round, the order
-    turned by one each round: a slow minute of a shared host (its speed drifts 20-40% within
-    minutes) then falls on every page alike, where timed back to back it fell on the few
-    pages being timed at the time. Warm-up rounds first."""
+    """Every page's requests in rounds, one request per page and user a round, in an order
+    shuffled each round (seeded: runs repeat it): a slow minute of a shared host (its speed
+    drifts 20-40% within minutes) then falls on every page alike, where timed back to back it
+    fell on the few pages being timed at the time; and no page always follows the same one
+    (the one before may leave work behind: a streamed export, a cache the next one misses).
+    Warm-up rounds first."""
     for _ in range(warmup):
         for sampler in samplers:
             if sampler.spent <= budget:
                 sampler.warm()
-    for round_ in range(n):
-        shift = round_ % len(samplers)
-        for sampler in samplers[shift:] + samplers[:shift]:
+    order = random.Random(8)  # an order of requests, not a secret
+    for _ in range(n):
+        for sampler in order.sample(samplers, len(samplers)):
             if not sampler.over(budget):
                 sampler.sample()
