@@ -11,7 +11,7 @@ Two tiers, both served by the GIN indexes on `search_text` (crm/search.py):
 Each tier reads at most CANDIDATES rows (LIMIT without ORDER BY, so a bitmap heap scan stops
 early) and only those are ranked (word similarity, then similarity of the whole text): a query
 matching half the table ("exa", "555") costs the same as a rare name. Tier 1 reads the rows
-matching the typed words whole first, then the prefix matches (exact_first): a whole word is
+matching the typed words whole first, then the prefix matches (whole_words_first): a whole word is
 always ranked when the prefix matches thousands of rows, and a common word ("john") needs no
 prefix expansion at all. Tier 2 is skipped
 whenever words matched somewhere: at 1M contacts the trigram tier of "John Smith" costs
@@ -70,7 +70,7 @@ from crm.selectors.search_types import _BY_MODEL, _TYPES, SearchHit, _name_compa
 # Ranking costs ~20 us a row (two trigram comparisons with the row's whole search text), so
 # 200 cost a common prefix's search ~4 ms a type at 1M contacts; beyond this many matches the
 # rows read are the table's order's choice, not the best ones, except the whole-word matches
-# read first (exact_first), so 100 find about as good hits (docs/benchmarks.md, session 13).
+# read first (whole_words_first), so 100 find about as good hits (docs/benchmarks.md, session 13).
 CANDIDATES = 100
 # Matches a tier reads at most before it tests their visibility (_fenced_hits): enough
 # for a user who sees one row in 50 to find CANDIDATES.
@@ -123,45 +123,34 @@ def _tier(
 ) -> tuple[str, tuple]:
     """One tier's SQL: the matching visible rows, at most CANDIDATES, with their rank; with
     `first` (the full-text tier's whole words, exact_text_match), the rows matching it are
-    read before the others (exact_first)."""
-    values = _hit_values(query, columns)
-
-    def candidates(match: Q) -> tuple[str, tuple]:
-        return rows.filter(match).order_by().values(**values)[:CANDIDATES].query.sql_with_params()
-
+    read before the others (whole_words_first)."""
+    ranked = rows.order_by().values(**_hit_values(query, columns))
     if first is None:
-        return candidates(condition)
-    return exact_first(candidates(first), candidates(_after(rows, condition, first, CANDIDATES)))
+        return ranked.filter(condition)[:CANDIDATES].query.sql_with_params()
+    return whole_words_first(ranked, first, condition, CANDIDATES).query.sql_with_params()
 
 
-def _after(rows: QuerySet, condition: Q, first: Q, limit: int) -> Q:
-    """`condition` without the rows exact_first's first branch reads (the first `limit` of
-    `rows` matching `first`): the second branch then repeats none of them.
-
-    Why exclude rather than drop repeats after the union: its LIMIT counts rows as they come,
-    so repeats would take places meant for rows not yet read, and a user's own prefix match
-    could go unranked even with fewer matches than the limit. The excluded keys are a
-    hashed subplan run only if the second branch runs, which is when the first read all its
-    rows, fewer than `limit`: the subplan then reads the same ones, whatever their order."""
-    return condition & ~Q(pk__in=rows.filter(first).order_by().values("pk")[:limit])
-
-
-def exact_first(first: tuple[str, Sequence], rest: tuple[str, Sequence]) -> tuple[str, list]:
-    """The rows of `first`'s query, then of `rest`'s (each with its own LIMIT; `rest` must not
-    repeat `first`'s rows: _after), as one statement, `(first) UNION ALL (rest) LIMIT`
-    CANDIDATES.
+def whole_words_first(rows: QuerySet, whole: Q, condition: Q, limit: int) -> QuerySet:
+    """The first `limit` of `rows` matching `whole`, then of those matching `condition` but not
+    read already: `(whole LIMIT n) UNION ALL (the rest LIMIT n) LIMIT n`, each row once. The
+    plain tier ranks them; the fenced one (_fenced_sql) numbers and tests them in this order.
 
     Why: a common prefix matches thousands of rows ('joh':* 12,000 of 1M contacts), a tier
-    reads CANDIDATES of them in the table's order, and whole-word matches among them were
-    luck. Read first, they always are ranked when there are any ('ada' finds Ada before
-    Adams); and when the whole words alone fill the candidates ('john', an email), `rest`
-    is never run: PostgreSQL's Append reads its second branch only if the LIMIT still wants
-    rows, so the prefix expansion (7-10 ms for 'john':* at 1M contacts) is skipped."""
-    (first_sql, first_params), (rest_sql, rest_params) = first, rest
-    return (
-        f"SELECT * FROM (({first_sql}) UNION ALL ({rest_sql})) AS both_ LIMIT {CANDIDATES}",  # noqa: S608
-        [*first_params, *rest_params],
-    )
+    reads `limit` of them in the table's order, and whole-word matches among them were luck.
+    Read first, they always are ranked when there are any ('ada' finds Ada before Adams); and
+    when the whole words alone fill the limit ('john', an email), the rest is never run:
+    PostgreSQL's Append reads its second branch only if the LIMIT still wants rows, so the
+    prefix expansion (7-10 ms for 'john':* at 1M contacts) is skipped.
+
+    Why the rest excludes the first branch's keys rather than repeats being dropped after the
+    union: its LIMIT counts rows as they come, so repeats would take places meant for rows not
+    yet read, and a user's own prefix match could go unranked with fewer matches than the
+    limit. The excluded keys are a hashed subplan run only if the second branch runs, which is
+    when the first read all its rows, fewer than `limit`: the subplan then reads the same
+    ones, whatever their order."""
+    read = rows.filter(whole).values("pk")[:limit]
+    rest = rows.filter(condition & ~Q(pk__in=read))
+    return rows.filter(whole)[:limit].union(rest[:limit], all=True)[:limit]
 
 
 def search_sql(
@@ -332,12 +321,10 @@ def _fenced_sql(
         .filter(Q(fence_visible=True) | Q(fence_n=FENCE_SCAN))
         .values("fence_visible", "fence_n", **_hit_values(query, kind.columns))
     )[: CANDIDATES + 1]
-    # Whole-word matches first, then the other matches (exact_first, _after): the fence
-    # numbers and tests them in that order, each row once.
+    # Whole-word matches first, then the other matches: the fence numbers and tests them in
+    # that order, each row once.
     matches = model._default_manager.order_by()
-    whole = exact_text_match(query)
-    rest = matches.filter(_after(matches, condition, whole, FENCE_SCAN))
-    both = matches.filter(whole)[:FENCE_SCAN].union(rest[:FENCE_SCAN], all=True)[:FENCE_SCAN]
+    both = whole_words_first(matches, exact_text_match(query), condition, FENCE_SCAN)
     try:
         sql, params = fenced_sql(outer, both, numbered=True)
     except EmptyResultSet:
