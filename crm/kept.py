@@ -74,19 +74,27 @@ class Kept(Generic[V]):
 
 
 @dataclass(frozen=True)
-class _Compiled:
-    """A model query's SQL and what Django's iterator learnt compiling it, read-only."""
+class _Sql:
+    """A query's SQL and parameters, and where the values go among them."""
 
     sql: str
     params: tuple[Any, ...]
-    # (position among the parameters, index of the key that goes there)
+    # (position among the parameters, index of the value that goes there)
     slots: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class _Compiled(_Sql):
+    """A model query's kept SQL and what Django's iterator learnt compiling it, read-only."""
+
     db: str
     select: tuple[Any, ...]
     klass_info: dict[str, Any]
     annotation_col_map: dict[str, int]
     col_count: int
     init_list: tuple[str, ...]
+    # select_related rows' builders: they hold only what the select says where to find.
+    populators: tuple[Any, ...]
 
 
 # Every query kept: kept_rows' and kept_sql's, and the visibility checks' (crm.permissions.keys:
@@ -107,11 +115,12 @@ def kept_rows(
 
     `key` must hold everything the query depends on but `keys` (the viewer's rule facts, the
     record's kind, the shape of what it reads); `keys` are UUIDs (a record's key and foreign
-    keys), and build() may use each anywhere a value goes, or not at all. On a miss build()
-    gets random marker UUIDs, whose places among the parameters are noted; a query whose
-    markers come out in any other form (as text inside a parameter or the SQL), or that is
-    not a query of model rows, is not kept but run as Django would. A query Django finds
-    empty by construction (a user who may see no row) gives []."""
+    keys), and build() must use each where a value goes. On a miss build() gets random
+    marker UUIDs, whose places among the parameters are noted; a query whose markers come
+    out in any other form (as text inside a parameter or the SQL) or not at all (a build()
+    that read the real record rather than its stand-in would keep that record's key in the
+    SQL), or that is not a query of model rows, is not kept but run as Django would. A query
+    Django finds empty by construction (a user who may see no row) gives []."""
     keys = tuple(keys)
     if key is None or not all(isinstance(k, uuid.UUID) for k in keys):
         return _plain(build, keys)
@@ -129,7 +138,8 @@ def kept_rows(
         # known parent is not attached (_run): its rows read it by key if ever asked.
         plain_rows = qs._iterable_class is ModelIterable and not qs._prefetch_related_lookups
         slots = _slots(sql, params, markers)
-        if slots is None or not plain_rows or compiler.has_extra_select:
+        unused = slots is not None and {index for _, index in slots} != set(range(len(keys)))
+        if slots is None or unused or not plain_rows or compiler.has_extra_select:
             return _PLAIN  # kept as such: not tried again
         fields = compiler.klass_info["select_fields"]
         return _Compiled(
@@ -144,6 +154,7 @@ def kept_rows(
             init_list=tuple(
                 col.target.attname for col, *_ in compiler.select[fields[0] : fields[-1] + 1]
             ),
+            populators=tuple(get_related_populators(compiler.klass_info, compiler.select, qs.db)),
         )
 
     entry = compiled.get(key, compile_)
@@ -183,13 +194,6 @@ def kept_sql(
         sql, params = build(*values)
         return sql, list(params)
     return entry.sql, _placed(entry, values)
-
-
-@dataclass(frozen=True)
-class _Sql:
-    sql: str
-    params: tuple[Any, ...]
-    slots: tuple[tuple[int, int], ...]
 
 
 def _marker(value: uuid.UUID | str | KeySet) -> uuid.UUID | str | KeySet:
@@ -236,7 +240,7 @@ def _slots(
     return slots
 
 
-def _placed(entry: Any, values: Sequence[Any]) -> list[Any]:
+def _placed(entry: _Sql, values: Sequence[Any]) -> list[Any]:
     params = list(entry.params)
     for position, index in entry.slots:
         params[position] = _sent(values[index])
@@ -295,11 +299,10 @@ def _run(c: _Compiled, keys: tuple[uuid.UUID, ...]) -> list[Model]:
     model = c.klass_info["model"]
     start = c.klass_info["select_fields"][0]
     end = start + len(c.init_list)
-    populators = get_related_populators(c.klass_info, c.select, db)
     objs = []
     for row in compiler.results_iter([rows]):
         obj = model.from_db(db, c.init_list, row[start:end])
-        for populator in populators:
+        for populator in c.populators:
             populator.populate(row, obj)
         for name, column in c.annotation_col_map.items():
             setattr(obj, name, row[column])

@@ -79,6 +79,18 @@ def test_a_key_that_reaches_the_sql_as_text_is_not_kept(sales_rep) -> None:
     assert kept.compiled.values() == [kept._PLAIN]  # tried once, then run the plain way
 
 
+def test_a_build_that_ignores_its_key_is_not_kept(sales_rep) -> None:
+    deals = _deals(sales_rep)
+
+    def build(key, deal):  # reads the real deal, not the key it is given: a slip to catch
+        return crm.Deal.objects.filter(pk=deal.pk)
+
+    for deal in deals:
+        got = kept.kept_rows(("ignored",), lambda key, deal=deal: build(key, deal), [deal.pk])
+        assert got == [deal]  # each its own, not the first deal's kept
+    assert kept.compiled.values() == [kept._PLAIN]
+
+
 def test_a_query_empty_by_construction_gives_no_rows(sales_rep) -> None:
     (deal,) = _deals(sales_rep)[:1]
     with CaptureQueriesContext(connection) as ctx:
