@@ -47,6 +47,7 @@ from crm.permissions.keys import (
     viewable,
     visible_ids,
     visible_ids_each,
+    visible_names,
     visible_rows_each,
 )
 from crm.permissions.rules import (
@@ -92,6 +93,7 @@ __all__ = [
     "visible_fk",
     "visible_ids",
     "visible_ids_each",
+    "visible_names",
     "visible_rows_each",
     "visible_split",
     "visible_through",
@@ -123,9 +125,7 @@ def rules_key(user: Any) -> tuple[Any, ...] | None:
     users with the same key see and may change the same rows, so a query compiled with the
     rules of one serves the other (crm.kept). The viewer's facts, read once a request."""
     v = _viewer(user)
-    if v is None:
-        return None
-    return ("admin",) if v.is_admin else v.facts()
+    return None if v is None else v.rules_key()
 
 
 def visible_to(user: Any, model_or_qs: type[M] | QuerySet[M]) -> QuerySet[M]:

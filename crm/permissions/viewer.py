@@ -103,6 +103,11 @@ class _Viewer:
             self._load(team=not fresh and self._user.team_id is not None, links=True)
         return self._related_ids[key]
 
+    def rules_key(self) -> tuple[Any, ...]:
+        """What the rules read about this viewer, as a key (crm.kept): their facts, or just
+        "admin", whose rules read nothing of them."""
+        return ("admin",) if self.is_admin else self.facts()
+
     def facts(self) -> tuple[Any, ...]:
         """Everything the rules read about this viewer, as a key: who they are, their role,
         their team and its setting, every link (_LINKS). Two viewers with the same facts get

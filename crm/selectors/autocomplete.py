@@ -82,8 +82,8 @@ class AutocompleteSpec:
 
 
 def _company_of(obj: Any) -> str:
-    """The company's name annotated by record_autocomplete: empty when the user may not see
-    the company (permissions.if_visible), so an option never names a hidden record."""
+    """The company's name record_autocomplete set (_name_companies): empty when the user may
+    not see the company, so an option never names a hidden record."""
     return getattr(obj, "company_name", None) or ""
 
 
@@ -219,9 +219,8 @@ def record_autocomplete(
 def _name_companies(user: Any, objs: list[Model]) -> None:
     """Each option's company name as `company_name`, None where `user` may not see the
     company (the option then does not name it), read for the options shown in one query
-    (permissions.visible_rows_each). Joined in the matches' query, the name was read for
+    (permissions.visible_names). Joined in the matches' query, the name was read for
     every match before the sort: 13 of a manager's 45 ms for "john" at 1M contacts."""
-    ids = {obj.company_id for obj in objs if obj.company_id}
-    (names,) = permissions.visible_rows_each(user, [(Company, ids, ("name",))])
+    names = permissions.visible_names(user, Company, {obj.company_id for obj in objs})
     for obj in objs:
-        obj.company_name = names.get(obj.company_id, {}).get("name")
+        obj.company_name = names.get(obj.company_id)

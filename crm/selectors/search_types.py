@@ -45,8 +45,7 @@ def _name_companies(user: Any, rows: list[dict[str, Any]]) -> None:
     candidates it was a lookup and a visibility probe for each of up to CANDIDATES rows (5 ms of
     the contacts search for "joh" at 1M contacts, for five names shown)."""
     ids = {row["h_company_id"] for row in rows if row.get("h_company_id")}
-    (visible,) = permissions.visible_rows_each(user, [(Company, ids, ("name",))])
-    names = {pk: data["name"] for pk, data in visible.items()}
+    names = permissions.visible_names(user, Company, ids)
     for row in rows:
         if "h_company_id" in row:
             row["h_company"] = names.get(row["h_company_id"])

@@ -84,7 +84,7 @@ def test_a_list_top_query_filters_by_the_kept_compiled_rule(model, sales_rep, ad
     sql = str(permissions.listed_to(_fresh(sales_rep), model).query)
     assert len(kept.compiled) == 1  # the rule's SQL, compiled and kept
     assert sql == str(permissions.listed_to(_fresh(sales_rep), model).query)
-    ((condition, _, _),) = kept.compiled.values()
+    ((condition, _),) = kept.compiled.values()
     assert condition.startswith("(") and "(SELECT" in condition  # the rule's probes
     # The ORM's own text for the rule, now at the top of the query, in parentheses.
     plain = str(permissions.visible_to(_fresh(sales_rep), model).query)
