@@ -61,11 +61,10 @@ def _panel_query(
     queryset: QuerySet,
     row: Callable[[Any], PanelRow],
     *,
-    parent: Any,
-    limit: int = PANEL_LIMIT,
+    parent: Model,
     counted: QuerySet | None = None,
 ) -> QuerySet:
-    """The query of one related panel: the first `limit` visible rows of `queryset`, each
+    """The query of one related panel: the first PANEL_LIMIT visible rows of `queryset`, each
     with the total (up to COUNT_CAP) as `panel_total`. `counted`: rows of another table, one
     per panel row, to count instead (a record's links to its documents), for panels whose
     rows need no visibility check of their own. Raises EmptyResultSet when the user may see
@@ -74,21 +73,20 @@ def _panel_query(
     rule = _rows_rule(user, queryset, parent)
     # A reverse manager (company.contacts) sets each row's foreign key to the parent, which
     # reads that column: it is fetched too, or each row would load it with a query of its own.
-    parent_model = type(parent) if parent is not None else None
     to_parent = [
         f.name
         for f in model._meta.concrete_fields
-        if f.is_relation and f.related_model is parent_model
+        if f.is_relation and f.related_model is type(parent)
     ]
     columns = (*rows_of.COLUMNS[row], *to_parent)
-    # One query: the first `limit` visible keys in the panel's order (read in index order
+    # One query: the first PANEL_LIMIT visible keys in the panel's order (read in index order
     # where an index serves it), whose rows alone are read in full, and the total as a
     # subquery (an InitPlan, run once) counting at most COUNT_CAP visible keys. A company
     # with 20,000 contacts shows "1,000+" instead of reading every contact on each view; a
     # window count over the rows themselves had read all 1,000 of them in full (7.6 ms of the
     # big company's deals panel).
     first_sql, first_params, any_sql, any_params = _first_visible(
-        queryset, rule, shown=min(limit, COUNT_CAP), counted=counted
+        queryset, rule, shown=min(PANEL_LIMIT, COUNT_CAP), counted=counted
     )
     # ORM-compiled SQL with its parameters kept apart: nothing typed is pasted in.
     first_keys = RawSQL(first_sql, first_params)  # noqa: S611
@@ -98,7 +96,7 @@ def _panel_query(
         IntegerField(),
     )
     shown = queryset.filter(pk__in=first_keys).only(*columns).annotate(panel_total=total)
-    return shown[:limit]
+    return shown[:PANEL_LIMIT]
 
 
 def _panel(
@@ -133,12 +131,12 @@ def _panel(
     )
 
 
-def _rows_rule(user: User, queryset: QuerySet, parent: Any) -> QuerySet | None:
+def _rows_rule(user: User, queryset: QuerySet, parent: Model) -> QuerySet | None:
     """The rows of the panel's model that `user` may see (visible_to), or None when the
     panel's rows need no check of their own: they follow `parent`, which the page has checked
     (a record's tasks and documents, permissions.visible_through), or the user sees every
     row (an admin)."""
-    if parent is not None and permissions.visible_through(queryset.model, type(parent)):
+    if permissions.visible_through(queryset.model, type(parent)):
         return None
     rule = permissions.visible_to(user, queryset.model)
     return rule if rule.query.has_filters() else None
@@ -196,11 +194,14 @@ def _build_panel(user: User, record: Any, spec: Spec, *, can_add: bool) -> Panel
     key = record._meta.model_name
     params = None if key == "document" else {key: record.pk}
     counted = COUNTED_BY.get(panel_key)
-    fields = _record_keys(record, rows)
+    reads = READS.get(rows, ())
+    # The record's fields its rows are chosen by: its key, and those foreign keys it reads
+    # that are set.
+    fields = (record._meta.pk.attname, *(f for f in reads if getattr(record, f) is not None))
 
     def build(*keys: Any) -> QuerySet:
         # The record as its panel reads it: its key and the foreign keys READS names.
-        names = (record._meta.pk.attname, *READS.get(rows, ()))
+        names = (record._meta.pk.attname, *reads)
         given = dict(zip(fields, keys, strict=True))
         stand = stand_in(record, {name: given.get(name) for name in names})
         return _panel_query(
@@ -228,13 +229,6 @@ def _build_panel(user: User, record: Any, spec: Spec, *, can_add: bool) -> Panel
     if can_add:
         _add_link_actions(user, record, panel)
     return panel
-
-
-def _record_keys(record: Any, rows: Callable[[Any], QuerySet]) -> tuple[str, ...]:
-    """The record's fields a panel's rows are chosen by: its key, and those of its foreign
-    keys the panel reads (READS) that are set."""
-    read = [name for name in READS.get(rows, ()) if getattr(record, name) is not None]
-    return (record._meta.pk.attname, *read)
 
 
 def related_panels(user: User, record: Any, *, can_add: bool) -> list[Panel]:
