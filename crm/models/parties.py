@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import F
 from django.db.models.functions import Upper
 
-from crm.search import SearchText, SimpleTsVector
+from crm.search import SearchText, SimpleTsVector, name_starts_index
 
 from .base import CustomizableRecord, HasDetailPage, json_type_check, non_negative
 from .lookups import Campaign, Industry
@@ -180,6 +180,12 @@ class Contact(HasDetailPage, CustomizableRecord):
             *search_indexes("contact"),
             # Sort by name, and "contacts named X".
             models.Index(fields=["last_name", "first_name"], name="contact_name_idx"),
+            # Global search for one word, "joh": contacts whose first or last name starts
+            # with it, read in name order until the search has its candidates, before the
+            # full-text index's prefix expansion, which reads every match ('joh':* 12,000 at
+            # 1M contacts, 'mar':* 44,000: 7 and 21 ms) (crm.selectors.search).
+            name_starts_index("first_name", "contact_first_starts_idx"),
+            name_starts_index("last_name", "contact_last_starts_idx"),
             # CSV import matches contacts on email in any letter case: UPPER(email) IN (...).
             models.Index(Upper("email"), name="contact_email_upper_idx"),
             # Company page: the Contacts panel, a company's contacts by name (its first rows
@@ -272,6 +278,9 @@ class Lead(HasDetailPage, CustomizableRecord):
             models.Index(F("status"), F("updated_at").desc(), name="lead_status_upd_idx"),
             # CSV import matches leads on email in any letter case: UPPER(email) IN (...).
             models.Index(Upper("email"), name="lead_email_upper_idx"),
+            # Global search for one word: as contact_first_starts_idx.
+            name_starts_index("first_name", "lead_first_starts_idx"),
+            name_starts_index("last_name", "lead_last_starts_idx"),
             models.Index(fields=["campaign"], name="lead_campaign_idx"),
             # Company page: the Leads panel, newest first; and every lookup by company.
             models.Index(fields=["company", "-created_at"], name="lead_company_idx"),

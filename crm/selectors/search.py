@@ -13,7 +13,8 @@ early) and only those are ranked (word similarity, then similarity of the whole 
 matching half the table ("exa", "555") costs the same as a rare name. Tier 1 reads the rows
 matching the typed words whole first, then the prefix matches (whole_words_first): a whole word is
 always ranked when the prefix matches thousands of rows, and a common word ("john") needs no
-prefix expansion at all. Tier 2 is skipped
+prefix expansion at all; a query of one word then reads the names that start with it from
+their btree indexes (names_starting), the prefix expansion last. Tier 2 is skipped
 whenever words matched somewhere: at 1M contacts the trigram tier of "John Smith" costs
 ~120 ms on a table where the words match nothing (the planner misjudges how many rows `%>`
 keeps and scans), the full-text tier ~10 ms; a typo finds no words and goes to tier 2 (~15 ms
@@ -41,10 +42,12 @@ from django.db.models import (
     BooleanField,
     ExpressionWrapper,
     F,
+    Func,
     IntegerField,
     Model,
     Q,
     QuerySet,
+    Subquery,
     Value,
 )
 from django.db.models.expressions import RawSQL
@@ -59,7 +62,9 @@ from crm.selectors.search_terms import (
     MIN_TRIGRAM_LENGTH,
     exact_text_match,
     full_text_match,
+    names_starting,
     normalise_query,
+    one_word,
     query_words,
     typo_match,
     use_search_threshold,
@@ -119,21 +124,45 @@ def _hit_values(query: str, columns: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tier(
-    rows: QuerySet, condition: Q, query: str, columns: dict[str, Any], *, first: Q | None = None
+    rows: QuerySet,
+    condition: Q,
+    query: str,
+    columns: dict[str, Any],
+    *,
+    first: Q | None = None,
+    names: Sequence[Q] = (),
 ) -> tuple[str, tuple]:
     """One tier's SQL: the matching visible rows, at most CANDIDATES, with their rank; with
     `first` (the full-text tier's whole words, exact_text_match), the rows matching it are
-    read before the others (whole_words_first)."""
+    read before the others, then those matching `names` (whole_words_first)."""
     ranked = rows.order_by().values(**_hit_values(query, columns))
     if first is None:
         return ranked.filter(condition)[:CANDIDATES].query.sql_with_params()
-    return whole_words_first(ranked, first, condition, CANDIDATES).query.sql_with_params()
+    chosen = whole_words_first(ranked, first, condition, CANDIDATES, names)
+    return chosen.query.sql_with_params()
 
 
-def whole_words_first(rows: QuerySet, whole: Q, condition: Q, limit: int) -> QuerySet:
-    """The first `limit` of `rows` matching `whole`, then of those matching `condition` but not
-    read already: `(whole LIMIT n) UNION ALL (the rest LIMIT n) LIMIT n`, each row once. The
-    plain tier ranks them; the fenced one (_fenced_sql) numbers and tests them in this order.
+class _Among(Func):
+    """`key = ANY(ARRAY(subquery))`, the subquery run once (an InitPlan), not `key IN
+    (subquery)`: the planner guesses NOT IN keeps half the rows, and with that guess a name
+    branch of whole_words_first built the name index's whole bitmap ('mar%', 35,000 contacts,
+    3-4 ms) instead of streaming its first rows (0.3 ms). Of `<> ALL` over an array it does
+    not know it guesses a few rows left out. Only there: the full-text branch, a bitmap
+    either way, planned ~0.6 ms slower with it (parallel plans weighed for more rows)."""
+
+    template = "(%(expressions)s))"
+    arg_joiner = " = ANY(ARRAY"
+    output_field = BooleanField()
+
+
+def whole_words_first(
+    rows: QuerySet, whole: Q, condition: Q, limit: int, names: Sequence[Q] = ()
+) -> QuerySet:
+    """The first `limit` of `rows` matching `whole`, then of those matching each of `names` in
+    turn, then of those matching `condition`, each leaving out what came before: `(whole LIMIT
+    n) UNION ALL (names[0] LIMIT n) ... UNION ALL (the rest LIMIT n) LIMIT n`, each row once.
+    The plain tier ranks them; the fenced one (_fenced_sql) numbers and tests them in this
+    order.
 
     Why: a common prefix matches thousands of rows ('joh':* 12,000 of 1M contacts), a tier
     reads `limit` of them in the table's order, and whole-word matches among them were luck.
@@ -145,12 +174,26 @@ def whole_words_first(rows: QuerySet, whole: Q, condition: Q, limit: int) -> Que
     Why the rest excludes the first branch's keys rather than repeats being dropped after the
     union: its LIMIT counts rows as they come, so repeats would take places meant for rows not
     yet read, and a user's own prefix match could go unranked with fewer matches than the
-    limit. The excluded keys are a hashed subplan run only if the second branch runs, which is
-    when the first read all its rows, fewer than `limit`: the subplan then reads the same
-    ones, whatever their order."""
+    limit. The excluded keys are read only if a later branch runs, which is when the first
+    read all its rows, fewer than `limit`: they are then the same ones, whatever their order
+    (a hashed subplan; for the name branches an array, _Among).
+
+    Why `names` (names_starting: for a one-word query, contacts whose first, then last, name
+    starts with it): all prefix matches rank alike ('joh' is 0.75 of 'john', 'johnson' and
+    'johanna'), so which of thousands are read hardly matters, but how does: the full-text
+    index reads every match of a prefix into a bitmap before the first row ('joh':* 12,000
+    contacts, 7 ms; 'mar':* 44,000, 21 ms at 1M contacts), a name index (name_starts_index)
+    streams them in name order and stops at the limit. The full-text prefix branch then runs
+    only when the names did not fill it (a word starting an email's domain, a phone). A row
+    whose first and last names both start with the word is read once: each branch leaves out
+    what the branches before it match (a LIKE per row; the whole words by their keys)."""
     read = rows.filter(whole).values("pk")[:limit]
-    rest = rows.filter(condition & ~Q(pk__in=read))
-    return rows.filter(whole)[:limit].union(rest[:limit], all=True)[:limit]
+    branches = [rows.filter(whole)[:limit]]
+    among = Q(_Among(F("pk"), Subquery(read)))
+    for i, starts in enumerate(names):
+        branches.append(rows.filter(starts & ~among & ~Q(*names[:i], _connector=Q.OR))[:limit])
+    rest = rows.filter(condition & ~Q(pk__in=read) & ~Q(*names, _connector=Q.OR))[:limit]
+    return branches[0].union(*branches[1:], rest, all=True)[:limit]
 
 
 def search_sql(
@@ -161,13 +204,15 @@ def search_sql(
     limit: int,
     tier: str | None = None,
     words: Sequence[str] | None = None,
+    names: bool | None = None,
 ) -> tuple[str, list]:
     """The SQL and parameters of one type's search (global_search runs it; tests EXPLAIN it):
     visible rows of `model` matching `query`, full-text matches first, best first. `tier`
     "full_text" or "fuzzy" asks for one tier only; None for both, the typo tier running only
     when full text found nothing. Empty SQL when there is nothing to search for. Typo matching
     needs the lowered threshold (`use_search_threshold()`) in the same transaction. `words`:
-    query_words(query), given."""
+    query_words(query), given; `names`: one_word(query), given (a kept query is built from
+    stand-ins for the typed text, which say nothing of its shape)."""
     query = normalise_query(query)
     columns = _BY_MODEL[model].columns
     # Visibility first, as everywhere; the tiers narrow what it allows.
@@ -178,9 +223,14 @@ def search_sql(
     if full_text is None and fuzzy is None:
         return "", []
     first = exact_text_match(query) if full_text is not None else None
+    if names is None:
+        names = one_word(query, words)
+    starts = names_starting(query, _BY_MODEL[model].names) if names and full_text else []
     if fuzzy is None or full_text is None:
         try:
-            sql, params = _tier(visible, full_text or fuzzy, query, columns, first=first)
+            sql, params = _tier(
+                visible, full_text or fuzzy, query, columns, first=first, names=starts
+            )
         except EmptyResultSet:  # a user who may see nothing of this type
             return "", []
         # ORM-compiled SQL with its parameters kept apart: no input is pasted into the text.
@@ -189,7 +239,7 @@ def search_sql(
             limit,
         ]
     try:
-        sql1, params1 = _tier(visible, full_text, query, columns, first=first)
+        sql1, params1 = _tier(visible, full_text, query, columns, first=first, names=starts)
         sql2, params2 = _tier(visible, fuzzy, query, columns)
     except EmptyResultSet:  # a user who may see nothing of this type
         return "", []
@@ -255,14 +305,18 @@ def _tier_rows(user: Any, kind: _Type, query: str, limit: int, tier: str) -> lis
     them, was ~5 ms of a search at 1M contacts, ~9 ms of one that reaches the typo tier."""
     words = query_words(query)
     rules = permissions.rules_key(user)
-    shape = (kind.key, tier, len(words), len(query) >= MIN_TRIGRAM_LENGTH, limit)
+    # A one-word query reads names first (names_starting): another statement.
+    names = one_word(query, words)
+    shape = (kind.key, tier, len(words), names, len(query) >= MIN_TRIGRAM_LENGTH, limit)
 
     def sql_of(name: str, build: Callable[..., tuple[str, list]]) -> tuple[str, list]:
         key = None if rules is None else (rules, "search", name, *shape)
         return kept_sql(key, build, [query, *words])
 
     if tier == "full_text" and _fence_pays(kind.model):
-        sql, params = sql_of("fenced", lambda q, *w: _fenced_sql(user, kind, q, w, limit))
+        sql, params = sql_of(
+            "fenced", lambda q, *w: _fenced_sql(user, kind, q, w, limit, names=names)
+        )
         hits = _fenced_hits(sql, params)
         if hits is not None:
             return hits
@@ -270,7 +324,7 @@ def _tier_rows(user: Any, kind: _Type, query: str, limit: int, tier: str) -> lis
     sql, params = sql_of(
         "plain",
         lambda q, *w: search_sql(
-            user=user, model=kind.model, query=q, limit=limit, tier=tier, words=w
+            user=user, model=kind.model, query=q, limit=limit, tier=tier, words=w, names=names
         ),
     )
     return _rows(sql, params) if sql else []
@@ -287,7 +341,7 @@ def _fence_pays(model: type[Model]) -> bool:
 
 
 def _fenced_sql(
-    user: Any, kind: _Type, query: str, words: Sequence[str], limit: int
+    user: Any, kind: _Type, query: str, words: Sequence[str], limit: int, *, names: bool
 ) -> tuple[str, list]:
     """The best `limit` of up to CANDIDATES visible rows matching the full-text tier, the
     matches read first (crm.fence) and each tested for visibility, as SQL for _fenced_hits;
@@ -324,7 +378,8 @@ def _fenced_sql(
     # Whole-word matches first, then the other matches: the fence numbers and tests them in
     # that order, each row once.
     matches = model._default_manager.order_by()
-    both = whole_words_first(matches, exact_text_match(query), condition, FENCE_SCAN)
+    starts = names_starting(query, kind.names) if names else []
+    both = whole_words_first(matches, exact_text_match(query), condition, FENCE_SCAN, starts)
     try:
         sql, params = fenced_sql(outer, both, numbered=True)
     except EmptyResultSet:

@@ -28,6 +28,9 @@ class _Type:
     # alias -> expression, the values a hit is made of
     columns: dict[str, Any]
     hit: Any  # row dict -> SearchHit
+    # Fields with a name_starts_index, read in name order for a one-word query before the
+    # full-text index's prefix matches (search.whole_words_first).
+    names: tuple[str, ...] = ()
 
 
 def _url(model: type[Model], pk: Any) -> str:
@@ -86,6 +89,7 @@ _TYPES = [
             _join(r["h_email"], r["h_company"], r["h_phone"]),
             _url(Contact, r["h_id"]),
         ),
+        names=("first_name", "last_name"),
     ),
     _Type(
         "leads",
@@ -103,6 +107,7 @@ _TYPES = [
             _join(r["h_company"], r["h_email"], Lead.Status(r["h_status"]).label),
             _url(Lead, r["h_id"]),
         ),
+        names=("first_name", "last_name"),
     ),
     _Type(
         "deals",
