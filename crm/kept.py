@@ -185,7 +185,10 @@ def kept_sql(
         if not sql:
             return _EMPTY
         slots = _slots(sql, params, markers)
-        return _PLAIN if slots is None else _Sql(sql, tuple(params), slots)
+        # A build() that ignores a value would run every later value with the first one's.
+        if slots is None or {index for _, index in slots} != set(range(len(values))):
+            return _PLAIN
+        return _Sql(sql, tuple(params), slots)
 
     entry = compiled.get(key, compile_)
     if entry is _EMPTY:
@@ -194,6 +197,34 @@ def kept_sql(
         sql, params = build(*values)
         return sql, list(params)
     return entry.sql, _placed(entry, values)
+
+
+def kept_values(
+    key: Hashable | None,
+    build: Callable[..., QuerySet],
+    values: Sequence[uuid.UUID | str | KeySet],
+) -> list[dict[str, Any]]:
+    """The rows of the values() queryset build(*values), as dicts by column name, its SQL
+    compiled at most once per `key` (kept_sql's rules for `key` and `values`). For queries of
+    plain columns and aggregates, whose values PostgreSQL's own types carry (no field
+    converters run); a user who may see nothing gives []."""
+
+    def sql_of(*given: Any) -> tuple[str, Sequence[Any]]:
+        try:
+            return build(*given).query.sql_with_params()
+        except EmptyResultSet:
+            return "", []
+
+    sql, params = kept_sql(key, sql_of, values)
+    return dict_rows(sql, params) if sql else []
+
+
+def dict_rows(sql: str, params: Sequence[Any], using: str = "default") -> list[dict[str, Any]]:
+    """The rows of `sql` as dicts by column name."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _marker(value: uuid.UUID | str | KeySet) -> uuid.UUID | str | KeySet:

@@ -37,7 +37,7 @@ from typing import Any
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
 from django.core.cache import caches
 from django.core.exceptions import EmptyResultSet, PermissionDenied
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import (
     BooleanField,
     ExpressionWrapper,
@@ -55,6 +55,7 @@ from django.urls import reverse
 
 from crm import permissions
 from crm.fence import fenced_sql
+from crm.kept import dict_rows as _rows
 from crm.kept import kept_sql
 from crm.pagination import table_row_estimates
 from crm.search import SearchTerm
@@ -254,13 +255,6 @@ def search_sql(
     )
 
 
-def _rows(sql: str, params: list) -> list[dict[str, Any]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        names = [column.name for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 def global_search(*, user: Any, query: str | None, limit_per_type: int = 5) -> SearchResults:
     """Companies, contacts, leads and deals `user` may see that match `query` (names, emails,
     phones, domains; prefixes and typos too), at most `limit_per_type` of each, best first,
@@ -309,9 +303,13 @@ def _tier_rows(user: Any, kind: _Type, query: str, limit: int, tier: str) -> lis
     names = one_word(query, words)
     shape = (kind.key, tier, len(words), names, len(query) >= MIN_TRIGRAM_LENGTH, limit)
 
+    # The typo tier reads the whole text only: its words would be values nothing uses, and
+    # crm.kept does not keep a statement that leaves one of its values out.
+    values = [query, *words] if tier == "full_text" else [query]
+
     def sql_of(name: str, build: Callable[..., tuple[str, list]]) -> tuple[str, list]:
         key = None if rules is None else (rules, "search", name, *shape)
-        return kept_sql(key, build, [query, *words])
+        return kept_sql(key, build, values)
 
     if tier == "full_text" and _fence_pays(kind.model):
         sql, params = sql_of(

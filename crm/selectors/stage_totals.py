@@ -10,6 +10,7 @@ the one part no counter row can say, so they are added up live, from their prima
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 from django.db.models import Count, Sum
 
 from crm import permissions
+from crm.kept import kept_values
 from crm.models import Deal, DealStageTotal
 
 
@@ -42,34 +44,54 @@ def open_deal_totals(
 ) -> dict[Any, StageTotal]:
     """stage id -> the count and amounts of the open deals `user` may see in that stage
     (optionally of one owner). Stages without such deals are absent. One query, two when the
-    user watches deals."""
-    stage_ids = list(stage_ids)
+    user watches deals, each compiled once per viewer's rules and number of stages (crm.kept:
+    the board's and the dashboard's heads, ~1.5 ms of ORM work a query at 1M deals)."""
+    stage_ids = [_key(pk) for pk in stage_ids]
     totals: dict[Any, StageTotal] = defaultdict(lambda: StageTotal(amounts={}))
     if not stage_ids:
         return {}
     rule, extra_ids = permissions.visible_split(user, Deal)
-    counters = DealStageTotal.objects.filter(stage_id__in=stage_ids)
-    if rule is not None:
-        counters = counters.filter(rule)
-    if owner_id is not None:
-        counters = counters.filter(owner_id=owner_id)
-    grouped = list(
-        counters.order_by()
-        .values("stage_id", "currency")
-        .annotate(n=Sum("deal_count"), total=Sum("amount_total"))
-    )
-    if extra_ids and rule is not None:
+    mine = [] if owner_id is None else [_key(owner_id)]
+    rules = permissions.rules_key(user)
+    shape = (len(stage_ids), bool(mine))
+
+    def kept(name: str, build: Any) -> list[dict[str, Any]]:
+        key = None if rules is None else (rules, "stage-totals", name, *shape)
+        return kept_values(key, lambda *keys: build(list(keys)), [*stage_ids, *mine])
+
+    def counters(keys: list[Any]) -> Any:
+        rows = DealStageTotal.objects.filter(stage_id__in=keys[: len(stage_ids)])
+        if rule is not None:
+            rows = rows.filter(rule)
+        if mine:
+            rows = rows.filter(owner_id=keys[-1])
+        return (
+            rows.order_by()
+            .values("stage_id", "currency")
+            .annotate(n=Sum("deal_count"), total=Sum("amount_total"))
+        )
+
+    def watched(keys: list[Any]) -> Any:
         # Watched deals the owner rule does not already count, each counted once.
-        watched = Deal.objects.filter(
-            pk__any=extra_ids, stage_id__in=stage_ids, status=Deal.Status.OPEN
+        rows = Deal.objects.filter(
+            pk__any=extra_ids, stage_id__in=keys[: len(stage_ids)], status=Deal.Status.OPEN
         ).exclude(rule)
-        if owner_id is not None:
-            watched = watched.filter(owner_id=owner_id)
-        grouped += list(
-            watched.order_by()
+        if mine:
+            rows = rows.filter(owner_id=keys[-1])
+        return (
+            rows.order_by()
             .values("stage_id", "currency")
             .annotate(n=Count("id"), total=Sum("amount"))
         )
+
+    grouped = kept("counters", counters)
+    if extra_ids and rule is not None:
+        grouped += kept("watched", watched)
     for row in grouped:
         totals[row["stage_id"]].add(row["currency"], row["n"], row["total"])
     return dict(totals)
+
+
+def _key(value: Any) -> uuid.UUID:
+    # A kept query's values are UUIDs (crm.kept); a key given as text is one too.
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

@@ -235,3 +235,43 @@ def test_a_panel_stand_in_holds_only_the_keys_its_rows_are_chosen_by(sales_rep) 
     spec = ("contacts", "Contacts", rows, panels.rows_of.contact_row, True)
     panels._build_panel(sales_rep, company, spec, can_add=False)
     assert "name" in seen[0] and "owner_id" in seen[0]
+
+
+def test_kept_sql_that_ignores_one_of_its_values_is_not_kept() -> None:
+    # The typo tier once passed the search's words too and used only the whole text: kept,
+    # a later search with other words would run with the first one's (here: its second).
+    def build(query, word):
+        return "SELECT %s::text", [query]
+
+    assert kept.kept_sql(("ignores",), build, ["a b", "b"]) == ("SELECT %s::text", ["a b"])
+    assert kept.kept_sql(("ignores",), build, ["c d", "d"]) == ("SELECT %s::text", ["c d"])
+    assert kept.compiled.values() == [kept._PLAIN]
+
+
+def test_kept_values_are_the_rows_as_dicts_compiled_once(sales_rep) -> None:
+    deals = _deals(sales_rep)
+    built = []
+
+    def build(key):
+        built.append(key)
+        return crm.Deal.objects.filter(pk=key).values("id", "name", "amount", "owner__name")
+
+    for deal in deals:
+        (row,) = kept.kept_values(("dicts",), build, [deal.pk])
+        assert row == {
+            "id": deal.pk,
+            "name": deal.name,
+            "amount": deal.amount,
+            "owner__name": sales_rep.name,
+        }
+    assert len(built) == 1 and built[0] not in {d.pk for d in deals}  # once, with a marker
+    assert kept.kept_values(("none",), lambda key: crm.Deal.objects.none(), [deals[0].pk]) == []
+
+
+def test_the_typo_tier_is_kept_too(sales_rep) -> None:
+    from crm.selectors.search import global_search
+
+    f.CompanyFactory(owner=sales_rep, name="Globex West")
+    for query in ("glbex", "glbex wst"):
+        global_search(user=sales_rep, query=query)
+    assert kept._PLAIN not in kept.compiled.values()
