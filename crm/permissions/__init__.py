@@ -41,6 +41,7 @@ from crm.lookups import KeySet
 from crm.permissions.keys import (
     _owns,
     editable_ids,
+    editable_keys,
     governs,
     related_row,
     rule_condition,
@@ -76,6 +77,7 @@ __all__ = [
     "deletable_by",
     "editable_by",
     "editable_ids",
+    "editable_keys",
     "forget",
     "get_object_for_user_or_404",
     "governs",

@@ -35,7 +35,11 @@ def _owns(v: Any, obj: Model) -> bool:
     `obj` must be the row as read: the grant applies to the stored row of that key. The owner
     is taken only if it was loaded (a deferred owner_id would cost a query per row): without
     it, the caller's query decides."""
-    owner_id = obj.__dict__.get("owner_id")
+    return _owner_is(v, obj.__dict__.get("owner_id"))
+
+
+def _owner_is(v: Any, owner_id: Any) -> bool:
+    # _owns for a row's owner id as read.
     return owner_id is not None and (owner_id == v.id or (v.is_manager and owner_id in v.team_ids))
 
 
@@ -217,13 +221,21 @@ def editable_ids(user: Any, objs: Iterable[Model]) -> set[Any]:
     team) owns are granted without one (_owns): a rep's first page of contacts or deals, a
     manager's of documents, asks nothing."""
     objs = list(objs)
-    v = _viewer(user)
-    if not objs or v is None:
+    if not objs:
         return set()
-    granted = {obj.pk for obj in objs if v.is_admin or _owns(v, obj)}
-    rest = frozenset(obj.pk for obj in objs) - granted
+    model = type(objs[0])._meta.concrete_model
+    return editable_keys(user, model, {obj.pk: obj.__dict__.get("owner_id") for obj in objs})
+
+
+def editable_keys(user: Any, model: type[Model], owners: dict[Any, Any]) -> set[Any]:
+    """editable_ids for `model` rows read as values, by key: `owners` maps each row's key to
+    its owner id as read (None when not read), the pipeline board's cards."""
+    v = _viewer(user)
+    if not owners or v is None:
+        return set()
+    granted = {pk for pk, owner_id in owners.items() if v.is_admin or _owner_is(v, owner_id)}
+    rest = frozenset(owners) - granted
     if rest:
-        model = type(objs[0])._meta.concrete_model
 
         def build(markers: list[KeySet]) -> QuerySet:
             rows = model._default_manager.filter(_rule(v, model, EDIT), pk__any=markers[0])
