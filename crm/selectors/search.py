@@ -19,9 +19,9 @@ whenever words matched somewhere: at 1M contacts the trigram tier of "John Smith
 ~120 ms on a table where the words match nothing (the planner misjudges how many rows `%>`
 keeps and scans), the full-text tier ~10 ms; a typo finds no words and goes to tier 2 (~15 ms
 through the trigram index).
-global_search runs tier 1 fenced on a big table (_fenced_hits: the text matches read first,
+global_search runs both tiers fenced on a big table (_fenced_hits: the matches read first,
 visibility tested per row, the plain query only when the fence was cut short; FENCE_FROM_ROWS)
-and plain on the others, and tier 2 plain (search_sql).
+and plain on the others (search_sql).
 (`search_sql` without a `tier` still builds both tiers in one statement, the second behind a
 one-time NOT EXISTS filter, for callers that search one type.)
 Both tiers repeat the index expressions exactly and drop the models' default `-updated_at`
@@ -288,10 +288,13 @@ def _search_pass(user: Any, query: str, limit: int, tier: str) -> list[SearchGro
 
 
 def _tier_rows(user: Any, kind: _Type, query: str, limit: int, tier: str) -> list[dict]:
-    """One type's best `limit` hits in one tier: fenced (_fenced_hits) when it can answer,
-    else the plain query (search_sql). The typo tier stays plain: its cost is the trigram
-    index's own bitmap, which a fence does not avoid, and fenced it was 5-15 ms slower (more
-    rows rechecked for similarity).
+    """One type's best `limit` hits in one tier: fenced (_fenced_hits) on a big table when it
+    can answer, else the plain query (search_sql). Both tiers: the typo tier's trigram bitmap
+    is a cost the fence does not avoid, but the visibility bitmap it was ANDed with is (17.8
+    of 33 ms for "John Smith" in a manager's contacts at 1M). Fenced, the contacts' typo tier
+    took 17-25 ms instead of 28-44 for managers, and from 5 ms less to 5 ms more for reps, who
+    see fewer of the matches (docs/benchmarks.md, session 14); on the 200,000 leads it was
+    slower, and those stay plain (FENCE_FROM_ROWS).
 
     Each query's SQL is compiled once per viewer's rules, type, tier and shape of the input
     (its number of words, whether it is long enough for trigrams), the typed text and words
@@ -311,9 +314,9 @@ def _tier_rows(user: Any, kind: _Type, query: str, limit: int, tier: str) -> lis
         key = None if rules is None else (rules, "search", name, *shape)
         return kept_sql(key, build, values)
 
-    if tier == "full_text" and _fence_pays(kind.model):
+    if _fence_pays(kind.model):
         sql, params = sql_of(
-            "fenced", lambda q, *w: _fenced_sql(user, kind, q, w, limit, names=names)
+            "fenced", lambda q, *w: _fenced_sql(user, kind, q, w, limit, names=names, tier=tier)
         )
         hits = _fenced_hits(sql, params)
         if hits is not None:
@@ -339,11 +342,18 @@ def _fence_pays(model: type[Model]) -> bool:
 
 
 def _fenced_sql(
-    user: Any, kind: _Type, query: str, words: Sequence[str], limit: int, *, names: bool
+    user: Any,
+    kind: _Type,
+    query: str,
+    words: Sequence[str],
+    limit: int,
+    *,
+    names: bool,
+    tier: str = "full_text",
 ) -> tuple[str, list]:
-    """The best `limit` of up to CANDIDATES visible rows matching the full-text tier, the
-    matches read first (crm.fence) and each tested for visibility, as SQL for _fenced_hits;
-    ("", []) when nothing can match.
+    """The best `limit` of up to CANDIDATES visible rows matching `tier` (the full-text tier,
+    or the typo tier in its transaction's settings), the matches read first (crm.fence) and
+    each tested for visibility, as SQL for _fenced_hits; ("", []) when nothing can match.
 
     Why: filtered the plain way, PostgreSQL ANDs the matches' bitmap with a bitmap of every
     row the user may see (its choice of bitmaps ignores the LIMIT), and at 1M contacts a
@@ -356,7 +366,7 @@ def _fenced_sql(
     matches. To learn whether it stopped there, the rows it passes over are not filtered out
     but kept with `fence_visible` false, and the FENCE_SCAN-th match is returned even when
     hidden (see _fenced_hits)."""
-    condition = full_text_match(query, words)
+    condition = full_text_match(query, words) if tier == "full_text" else typo_match(query)
     if condition is None:
         return "", []
     try:
@@ -373,13 +383,16 @@ def _fenced_sql(
         .filter(Q(fence_visible=True) | Q(fence_n=FENCE_SCAN))
         .values("fence_visible", "fence_n", **_hit_values(query, kind.columns))
     )[: CANDIDATES + 1]
-    # Whole-word matches first, then the other matches: the fence numbers and tests them in
-    # that order, each row once.
+    # Full text: whole-word matches first, then names, then the other matches; the fence
+    # numbers and tests them in that order, each row once. Typos: in the index's order.
     matches = model._default_manager.order_by()
-    starts = names_starting(query, kind.names) if names else []
-    both = whole_words_first(matches, exact_text_match(query), condition, FENCE_SCAN, starts)
+    if tier == "full_text":
+        starts = names_starting(query, kind.names) if names else []
+        read = whole_words_first(matches, exact_text_match(query), condition, FENCE_SCAN, starts)
+    else:
+        read = matches.filter(condition)[:FENCE_SCAN]
     try:
-        sql, params = fenced_sql(outer, both, numbered=True)
+        sql, params = fenced_sql(outer, read, numbered=True)
     except EmptyResultSet:
         return "", []
     # Ranked in SQL like the plain query; every row carries how many visible candidates the
