@@ -59,30 +59,23 @@ def open_deal_totals(
         key = None if rules is None else (rules, "stage-totals", name, *shape)
         return kept_values(key, lambda *keys: build(list(keys)), [*stage_ids, *mine])
 
+    def by_stage(rows: Any, keys: list[Any], n: Any, total: Any) -> Any:
+        if mine:
+            rows = rows.filter(owner_id=keys[-1])
+        return rows.order_by().values("stage_id", "currency").annotate(n=n, total=total)
+
     def counters(keys: list[Any]) -> Any:
         rows = DealStageTotal.objects.filter(stage_id__in=keys[: len(stage_ids)])
         if rule is not None:
             rows = rows.filter(rule)
-        if mine:
-            rows = rows.filter(owner_id=keys[-1])
-        return (
-            rows.order_by()
-            .values("stage_id", "currency")
-            .annotate(n=Sum("deal_count"), total=Sum("amount_total"))
-        )
+        return by_stage(rows, keys, Sum("deal_count"), Sum("amount_total"))
 
     def watched(keys: list[Any]) -> Any:
         # Watched deals the owner rule does not already count, each counted once.
         rows = Deal.objects.filter(
             pk__any=extra_ids, stage_id__in=keys[: len(stage_ids)], status=Deal.Status.OPEN
         ).exclude(rule)
-        if mine:
-            rows = rows.filter(owner_id=keys[-1])
-        return (
-            rows.order_by()
-            .values("stage_id", "currency")
-            .annotate(n=Count("id"), total=Sum("amount"))
-        )
+        return by_stage(rows, keys, Count("id"), Sum("amount"))
 
     grouped = kept("counters", counters)
     if extra_ids and rule is not None:
