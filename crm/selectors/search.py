@@ -5,8 +5,9 @@ Two tiers, both served by the GIN indexes on `search_text` (crm/search.py):
    || 'joh':* & 'smi':*)`, the whole input as the parser reads it (an email, a phone) or every
    word as a prefix (type-ahead);
 2. only when tier 1 found nothing in any type, trigram word similarity for typos, one more
-   query per type: `search_text %> 'jonh smiht'`. Two typos in two short words score about
-   0.36, below pg_trgm's default threshold of 0.6, so the threshold is lowered with
+   query per type, every word close to a word of the text: `search_text %> 'jonh' AND
+   search_text %> 'smiht'` (search_terms.typo_match). A typo in a short word scores about
+   0.4, below pg_trgm's default threshold of 0.6, so the threshold is lowered with
    `set_config(..., true)` for the transaction the searches run in.
 Each tier reads at most CANDIDATES rows (LIMIT without ORDER BY, so a bitmap heap scan stops
 early) and only those are ranked (word similarity, then similarity of the whole text): a query
@@ -219,7 +220,7 @@ def search_sql(
     # Visibility first, as everywhere; the tiers narrow what it allows.
     visible = model._default_manager.visible_to(user)
     full_text = full_text_match(query, words) if tier in (None, "full_text") else None
-    fuzzy = typo_match(query) if tier in (None, "fuzzy") else None
+    fuzzy = typo_match(query, words) if tier in (None, "fuzzy") else None
     order = "ORDER BY search_tier, search_rank DESC, search_closeness DESC, h_id"
     if full_text is None and fuzzy is None:
         return "", []
@@ -306,13 +307,9 @@ def _tier_rows(user: Any, kind: _Type, query: str, limit: int, tier: str) -> lis
     names = one_word(query, words)
     shape = (kind.key, tier, len(words), names, len(query) >= MIN_TRIGRAM_LENGTH, limit)
 
-    # The typo tier reads the whole text only: its words would be values nothing uses, and
-    # crm.kept does not keep a statement that leaves one of its values out.
-    values = [query, *words] if tier == "full_text" else [query]
-
     def sql_of(name: str, build: Callable[..., tuple[str, list]]) -> tuple[str, list]:
         key = None if rules is None else (rules, "search", name, *shape)
-        return kept_sql(key, build, values)
+        return kept_sql(key, build, [query, *words])
 
     if _fence_pays(kind.model):
         sql, params = sql_of(
@@ -366,7 +363,7 @@ def _fenced_sql(
     matches. To learn whether it stopped there, the rows it passes over are not filtered out
     but kept with `fence_visible` false, and the FENCE_SCAN-th match is returned even when
     hidden (see _fenced_hits)."""
-    condition = full_text_match(query, words) if tier == "full_text" else typo_match(query)
+    condition = (full_text_match if tier == "full_text" else typo_match)(query, words)
     if condition is None:
         return "", []
     try:

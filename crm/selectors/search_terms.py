@@ -119,11 +119,23 @@ def prefix_match(query: str) -> Q | None:
     return None if words is None else _text_matches(words)
 
 
-def typo_match(query: str) -> Q | None:
-    """Tier 2: search_text %> query, the trigram index with the lowered threshold."""
+def typo_match(query: str, words: Sequence[str] | None = None) -> Q | None:
+    """Tier 2: every word of `query` close to a word of search_text (`search_text %> 'jonh'
+    AND search_text %> 'smiht'`, the trigram index with the lowered threshold; `words`:
+    query_words(query), given). None for input too short for trigrams or without a word.
+
+    Why every word rather than the whole query (`search_text %> 'mary jonson'`): at the
+    lowered threshold one exact word carries a two-word query past it, so that matched every
+    Mary (44,806 of 1M contacts read from the trigram index, 82-96 ms) and the Mary Johnsons
+    were a few among the candidates read. Word by word the index ANDs its conditions itself:
+    3,361 rows, 33 ms; "jonh smiht" 7.7 -> 3.1 ms (docs/benchmarks.md, session 14). As in the
+    full-text tier, every word must match."""
     if len(query) < MIN_TRIGRAM_LENGTH:
         return None
-    return Q(search_text__trigram_word_similar=SearchTerm(Value(query)))
+    words = query_words(query) if words is None else words
+    if not words:
+        return None
+    return Q(*(Q(search_text__trigram_word_similar=SearchTerm(Value(w))) for w in words))
 
 
 def use_search_threshold() -> None:

@@ -56,6 +56,18 @@ def test_typos_are_forgiven_only_when_the_words_match_nothing_anywhere(
     assert "Jon Smith Holdings" in _titles(fuzzy, "companies")
 
 
+def test_a_typo_search_needs_every_word_close(sales_rep: User) -> None:
+    # "mary" alone carries "mary jonson" past the lowered threshold as a phrase: every Mary
+    # would be a candidate. Word by word, only the Mary whose other word is close is.
+    for first, last in (("Mary", "Johnson"), ("Mary", "Adams"), ("Ann", "Jonsen"), ("Bo", "Q")):
+        ContactFactory(first_name=first, last_name=last, owner=sales_rep)
+    hits = _titles(global_search(user=sales_rep, query="mary jonson"), "contacts")
+    assert hits == ["Mary Johnson"]
+    # One word with a typo, and the typo tier's own gate, are as before.
+    assert _titles(global_search(user=sales_rep, query="Jonsen"), "contacts") == ["Ann Jonsen"]
+    assert "Ann Jonsen" in _titles(global_search(user=sales_rep, query="Jonsan"), "contacts")
+
+
 def test_a_prefix_finds_the_contact_while_typing(sales_rep: User, john: Contact) -> None:
     assert "John Smith" in _titles(global_search(user=sales_rep, query="joh"), "contacts")
     assert "John Smith" in _titles(global_search(user=sales_rep, query="jo"), "contacts")
