@@ -76,6 +76,46 @@ def _first_chunk(response: Any) -> None:
         response.close()
 
 
+_SAVEPOINTS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
+def _explained(connection: Any, captured: list[dict[str, Any]]) -> Iterator[tuple[str, Any]]:
+    """(sql, EXPLAIN ANALYZE document, or None when it failed) for each SELECT of a page, in
+    the planner settings it ran with. A page changes some for one transaction (the typo tier
+    its similarity threshold, reads with bitmap scans only: `set_config(..., true)`): its
+    statements are replayed in order inside one transaction that is rolled back, each of its
+    transactions a savepoint rolled back at its COMMIT, so a setting lasts as long as it did.
+    EXPLAINed alone, such a query was planned without them, and reported a sequential scan
+    the page never ran."""
+    from django.db import transaction
+
+    with transaction.atomic(using=connection.alias), connection.cursor() as cur:
+        try:
+            for query in captured:
+                sql = query["sql"] or ""
+                head = sql.lstrip().upper()
+                if head == "BEGIN":
+                    cur.execute("SAVEPOINT hygiene_tx")
+                elif head in ("COMMIT", "ROLLBACK"):
+                    cur.execute("ROLLBACK TO SAVEPOINT hygiene_tx")
+                    cur.execute("RELEASE SAVEPOINT hygiene_tx")
+                elif head.startswith(_SAVEPOINTS) or "SET_CONFIG" in head:
+                    cur.execute(sql)  # the page's own savepoints and settings, as it ran them
+                elif head.startswith(("SELECT", "WITH")):
+                    cur.execute("SAVEPOINT hygiene_q")
+                    try:
+                        cur.execute("EXPLAIN (ANALYZE, SETTINGS, FORMAT JSON) " + sql)
+                    except Exception:
+                        cur.execute("ROLLBACK TO SAVEPOINT hygiene_q")
+                        yield sql, None
+                        continue
+                    raw = cur.fetchone()[0]
+                    cur.execute("RELEASE SAVEPOINT hygiene_q")
+                    yield sql, (json.loads(raw) if isinstance(raw, str) else raw)[0]
+        finally:
+            transaction.set_rollback(True, using=connection.alias)
+
+
 def hygiene(pages_: list[Page], users: dict[str, Any], deep_urls: dict[str, str]) -> list[Hygiene]:
     from django.db import connection
     from django.test import Client
@@ -105,21 +145,10 @@ def hygiene(pages_: list[Page], users: dict[str, Any], deep_urls: dict[str, str]
             sql_ms = 0.0
             slowest: tuple[str, float, list[str]] = ("", 0.0, [])
             seq_query: tuple[str, list[str]] = ("", [])
-            for query in captured:
-                sql = query["sql"] or ""
-                head = sql.lstrip().upper()
-                if not (head.startswith("SELECT") or head.startswith("WITH")):
+            for sql, doc in _explained(connection, captured):
+                if doc is None:
+                    print(f"  EXPLAIN failed on {page.name}: {sql[:120]}", flush=True)
                     continue
-                if "SET_CONFIG" in head:
-                    continue
-                with connection.cursor() as cur:
-                    try:
-                        cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
-                    except Exception as exc:
-                        print(f"  EXPLAIN failed on {page.name}: {exc}", flush=True)
-                        continue
-                    raw = cur.fetchone()[0]
-                doc = (json.loads(raw) if isinstance(raw, str) else raw)[0]
                 explained += 1
                 ms = float(doc.get("Execution Time", 0.0)) + float(doc.get("Planning Time", 0.0))
                 sql_ms += ms
