@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Model, Q, QuerySet, Value
 
 from crm import permissions
-from crm.fence import bitmap_scans_only, fenced_sql, first_rows
+from crm.fence import fenced_sql, first_rows
 from crm.models import Company, Contact, Contract, Deal, Lead
 from crm.search import SearchTerm, search_text_contains
 from crm.selectors.search_terms import (
@@ -175,10 +175,7 @@ def _among_candidates(
         return []
     except ValueError:  # a rule reading the table again: the fence cannot hold it
         return None
-    # Only bitmap scans: the planner prices the LIMIT over `LIKE '%john%'` by the matches it
-    # expects, and with some ANALYZE samples of 1M contacts chose a sequential scan (27-30 ms)
-    # over the trigram index's bitmap (5-7 ms), with others the bitmap.
-    with bitmap_scans_only(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         keys = [key for (key,) in cursor.fetchall()]
     if len(keys) < CANDIDATES:
