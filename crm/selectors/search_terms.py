@@ -21,7 +21,10 @@ WORD_SIMILARITY_THRESHOLD = 0.3
 MAX_QUERY_LENGTH = 100
 # Below this many characters trigrams match nearly everything; prefix search alone answers.
 MIN_TRIGRAM_LENGTH = 3
-_WORDS = re.compile(r"\w+")
+# Runs of word characters with a letter or digit in them: "_" alone is a word character to
+# Python but not to the text parser or pg_trgm, where "__" matches nothing (a typo search
+# "jonh __" would then find nothing at all, word by word).
+_WORDS = re.compile(r"\w*[^\W_]\w*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -106,9 +109,11 @@ def one_word(query: str, words: Sequence[str] | None = None) -> bool:
 
 def names_starting(word: str, fields: Sequence[str]) -> list[Q]:
     """One condition per field of `fields` (a type's name fields, each with a
-    name_starts_index): the field starts with `word`, a one_word() query. A row meeting one
-    meets the full-text tier too, its search_text being those fields, lowered and unaccented,
-    with spaces between: the field's first word starts with the query."""
+    name_starts_index): the field starts with `word`, a one_word() query. Such a row is what
+    the full-text tier means too (search_text holds those fields, lowered and unaccented, with
+    spaces between, so the field's first word starts with the query), but for the rare name
+    the text parser reads otherwise: a URL pasted into a name ("http://marx") is found by
+    "http" here, though its text vector holds only 'marx'."""
     return [name_starts(field, word) for field in fields]
 
 

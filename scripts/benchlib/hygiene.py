@@ -90,15 +90,18 @@ def _explained(connection: Any, captured: list[dict[str, Any]]) -> Iterator[tupl
     from django.db import transaction
 
     with transaction.atomic(using=connection.alias), connection.cursor() as cur:
+        opened = False  # a page's transaction being replayed
         try:
             for query in captured:
                 sql = query["sql"] or ""
                 head = sql.lstrip().upper()
-                if head == "BEGIN":
+                if head == "BEGIN" and not opened:
                     cur.execute("SAVEPOINT hygiene_tx")
-                elif head in ("COMMIT", "ROLLBACK"):
+                    opened = True
+                elif head in ("COMMIT", "ROLLBACK") and opened:
                     cur.execute("ROLLBACK TO SAVEPOINT hygiene_tx")
                     cur.execute("RELEASE SAVEPOINT hygiene_tx")
+                    opened = False
                 elif head.startswith(_SAVEPOINTS) or "SET_CONFIG" in head:
                     cur.execute(sql)  # the page's own savepoints and settings, as it ran them
                 elif head.startswith(("SELECT", "WITH")):
