@@ -29,7 +29,7 @@ class _Type:
     columns: dict[str, Any]
     hit: Any  # row dict -> SearchHit
     # Fields with a name_starts_index, read in name order for a one-word query before the
-    # full-text index's prefix matches (search.whole_words_first).
+    # full-text index's prefix matches (search_branches.whole_words_first).
     names: tuple[str, ...] = ()
 
 

@@ -1,6 +1,7 @@
-"""Global search reads names first for a one-word query (crm.selectors.search.whole_words_first,
-search_terms.names_starting): contacts and leads whose first, then last, name starts with the
-word come from a name index in name order, before the full-text index's other prefix matches.
+"""Global search reads names first for a one-word query (crm.selectors.search_branches,
+whole_words_first; search_terms.names_starting): contacts and leads whose first, then last,
+name starts with the word come from a name index in name order, before the full-text index's
+other prefix matches.
 Each row is read once, whole words still come first, and nothing else is lost."""
 
 from __future__ import annotations
