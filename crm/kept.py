@@ -138,8 +138,7 @@ def kept_rows(
         # known parent is not attached (_run): its rows read it by key if ever asked.
         plain_rows = qs._iterable_class is ModelIterable and not qs._prefetch_related_lookups
         slots = _slots(sql, params, markers)
-        unused = slots is not None and {index for _, index in slots} != set(range(len(keys)))
-        if slots is None or unused or not plain_rows or compiler.has_extra_select:
+        if slots is None or not plain_rows or compiler.has_extra_select:
             return _PLAIN  # kept as such: not tried again
         fields = compiler.klass_info["select_fields"]
         return _Compiled(
@@ -185,10 +184,7 @@ def kept_sql(
         if not sql:
             return _EMPTY
         slots = _slots(sql, params, markers)
-        # A build() that ignores a value would run every later value with the first one's.
-        if slots is None or {index for _, index in slots} != set(range(len(values))):
-            return _PLAIN
-        return _Sql(sql, tuple(params), slots)
+        return _PLAIN if slots is None else _Sql(sql, tuple(params), slots)
 
     entry = compiled.get(key, compile_)
     if entry is _EMPTY:
@@ -227,6 +223,12 @@ def dict_rows(sql: str, params: Sequence[Any], using: str = "default") -> list[d
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def as_uuid(value: Any) -> uuid.UUID:
+    """`value` as a UUID, as kept queries' keys must be: a key given as text becomes one (a
+    ValueError names what is not a key)."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
 def _marker(value: uuid.UUID | str | KeySet) -> uuid.UUID | str | KeySet:
     """A random stand-in of `value`'s type: a UUID, a key set of one random key, or a word
     (letters and digits only, so a search splits it into words no differently than one)."""
@@ -247,7 +249,9 @@ def _slots(
     """(position among `params`, index of the marker there) for every parameter that is a
     marker; None when a marker also went elsewhere (inside another parameter, into the SQL
     text, converted to another type), where putting the real value in its slots would not
-    be enough."""
+    be enough, or nowhere: a build() that ignores one of its values (reads the real record
+    instead of its stand-in, or leaves a word out) would run every later value with the
+    first one's."""
     sent = [_sent(m) for m in markers]
     slots = tuple(
         (position, index)
@@ -263,6 +267,8 @@ def _slots(
             texts.append(str(m))
             if isinstance(m, uuid.UUID):
                 texts.append(m.hex)
+    if {index for _, index in slots} != set(range(len(markers))):
+        return None
     placed = {position for position, _ in slots}
     if _holds(sql, texts) or any(
         _holds(param, texts) for n, param in enumerate(params) if n not in placed

@@ -5,7 +5,6 @@ query. Part of crm.permissions, which re-exports them; the rules themselves are 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -14,7 +13,7 @@ from django.db.models import BooleanField, F, Model, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject
 
-from crm.kept import compiled, kept_sql
+from crm.kept import as_uuid, compiled, kept_sql
 from crm.lookups import KeySet
 from crm.permissions.rules import _RULES, EDIT, VIEW, _rule
 from crm.permissions.viewer import _viewer
@@ -166,7 +165,7 @@ def _keyed_rows(
 def _uuid_text(key: Any) -> str:
     # Each key as a UUID's text: a string with a comma or a brace would otherwise add elements
     # of its own to the array literal (a ValueError names a key that is not a UUID).
-    return str(key if isinstance(key, uuid.UUID) else uuid.UUID(str(key)))
+    return str(as_uuid(key))
 
 
 def rule_condition(v: Any, model: type[Model], action: str) -> RawSQL | None:

@@ -13,7 +13,6 @@ closed deal.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -26,7 +25,7 @@ from django.utils.safestring import mark_safe
 
 from accounts.models import User
 from crm import permissions
-from crm.kept import kept_values
+from crm.kept import as_uuid, kept_values
 from crm.models import Company, Deal, Pipeline, Stage
 from crm.record_urls import record_url
 from crm.selectors.stage_totals import StageTotal, open_deal_totals
@@ -182,11 +181,11 @@ def pipeline_board(
     # the visibility rules, the card arms and the company-name check were ~15 ms of a
     # board's ~40 ms of Python at 1M deals.
     rules = permissions.rules_key(user)
-    mine = [] if owner_id is None else [_uuid(owner_id)]
+    mine = [] if owner_id is None else [as_uuid(owner_id)]
 
     def kept(name: str, shape: tuple, build: Any, keys: list[Any]) -> list[dict[str, Any]]:
         key = None if rules is None else (rules, "board", name, bool(mine), *shape)
-        return kept_values(key, lambda *given: build(*given), [pipeline.pk, *keys, *mine])
+        return kept_values(key, build, [pipeline.pk, *keys, *mine])
 
     def deals(pipeline_id: Any, given: tuple, closed: bool) -> QuerySet[Deal]:
         # given: the stage keys, then the owner's when filtered by one.
@@ -255,8 +254,3 @@ def pipeline_board(
     for column in columns:
         column.cards.sort(key=_closed_card_key if column.is_closed else _open_card_key)
     return Board(pipeline=pipeline, columns=columns, owner=owner)
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    # A kept query's keys are UUIDs (crm.kept); an owner given as text is one too.
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

@@ -10,7 +10,6 @@ the one part no counter row can say, so they are added up live, from their prima
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Any
 from django.db.models import Count, Sum
 
 from crm import permissions
-from crm.kept import kept_values
+from crm.kept import as_uuid, kept_values
 from crm.models import Deal, DealStageTotal
 
 
@@ -46,12 +45,12 @@ def open_deal_totals(
     (optionally of one owner). Stages without such deals are absent. One query, two when the
     user watches deals, each compiled once per viewer's rules and number of stages (crm.kept:
     the board's and the dashboard's heads, ~1.5 ms of ORM work a query at 1M deals)."""
-    stage_ids = [_key(pk) for pk in stage_ids]
+    stage_ids = [as_uuid(pk) for pk in stage_ids]
     totals: dict[Any, StageTotal] = defaultdict(lambda: StageTotal(amounts={}))
     if not stage_ids:
         return {}
     rule, extra_ids = permissions.visible_split(user, Deal)
-    mine = [] if owner_id is None else [_key(owner_id)]
+    mine = [] if owner_id is None else [as_uuid(owner_id)]
     rules = permissions.rules_key(user)
     shape = (len(stage_ids), bool(mine))
 
@@ -83,8 +82,3 @@ def open_deal_totals(
     for row in grouped:
         totals[row["stage_id"]].add(row["currency"], row["n"], row["total"])
     return dict(totals)
-
-
-def _key(value: Any) -> uuid.UUID:
-    # A kept query's values are UUIDs (crm.kept); a key given as text is one too.
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
