@@ -24,6 +24,9 @@ AUDITED_MODELS: tuple[str, ...] = (
 NOT_AUDITED_MODELS: tuple[str, ...] = (
     # Open-deal counts per stage, written only by triggers on crm_deal (crm/models/stage_totals).
     "crm.DealStageTotal",
+    # The search dictionary, written only by triggers on the searched tables
+    # (crm/models/search_words).
+    "crm.SearchWord",
     # CSV import bookkeeping (crm/models/imports.py): the records an import writes are audited
     # row by row, each entry carrying the import's id; its own progress counters and per-row
     # outcomes would add a hundred thousand entries that say nothing new.

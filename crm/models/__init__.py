@@ -7,6 +7,7 @@ from .imports import ImportMapping, ImportRow, ImportRun
 from .lookups import Campaign, DealType, DocumentType, Industry, Pipeline, Stage
 from .parties import Company, Contact, Lead
 from .saved_views import SavedView
+from .search_words import SearchWord
 from .stage_totals import DealStageTotal
 from .work import Board, Document, Note, Section, Task, TaskComment
 
@@ -34,6 +35,7 @@ __all__ = [
     "OwnedRecord",
     "Pipeline",
     "SavedView",
+    "SearchWord",
     "Section",
     "Stage",
     "Task",

@@ -20,6 +20,7 @@ from .base import (
 )
 from .lookups import Campaign, DealType, Pipeline, Stage
 from .parties import Company, Contact, search_indexes, tags_field
+from .search_words import search_word_triggers
 from .stage_totals import stage_total_triggers
 
 
@@ -87,8 +88,13 @@ class Deal(HasDetailPage, CustomizableRecord):
     )
 
     class Meta(CustomizableRecord.Meta):
-        # Stage totals (crm.models.stage_totals) follow every write, whoever makes it.
-        triggers = [*CustomizableRecord.Meta.triggers, *stage_total_triggers]
+        # Stage totals (crm.models.stage_totals) and the search dictionary
+        # (crm.models.search_words) follow every write, whoever makes it.
+        triggers = [
+            *CustomizableRecord.Meta.triggers,
+            *stage_total_triggers,
+            *search_word_triggers,
+        ]
         indexes = [
             *CustomizableRecord.Meta.indexes,
             *search_indexes("deal"),

@@ -13,6 +13,7 @@ from crm.search import SearchText, SimpleTsVector, name_starts_index
 
 from .base import CustomizableRecord, HasDetailPage, json_type_check, non_negative
 from .lookups import Campaign, Industry
+from .search_words import search_word_triggers
 
 
 def tags_field() -> ArrayField:
@@ -93,6 +94,8 @@ class Company(HasDetailPage, CustomizableRecord):
     )
 
     class Meta(CustomizableRecord.Meta):
+        # The search dictionary (crm.models.search_words) follows every write.
+        triggers = [*CustomizableRecord.Meta.triggers, *search_word_triggers]
         verbose_name_plural = "companies"
         indexes = [
             *CustomizableRecord.Meta.indexes,
@@ -175,6 +178,8 @@ class Contact(HasDetailPage, CustomizableRecord):
     )
 
     class Meta(CustomizableRecord.Meta):
+        # The search dictionary (crm.models.search_words) follows every write.
+        triggers = [*CustomizableRecord.Meta.triggers, *search_word_triggers]
         indexes = [
             *CustomizableRecord.Meta.indexes,
             *search_indexes("contact"),
@@ -271,6 +276,8 @@ class Lead(HasDetailPage, CustomizableRecord):
     )
 
     class Meta(CustomizableRecord.Meta):
+        # The search dictionary (crm.models.search_words) follows every write.
+        triggers = [*CustomizableRecord.Meta.triggers, *search_word_triggers]
         indexes = [
             *CustomizableRecord.Meta.indexes,
             *search_indexes("lead"),

@@ -4,11 +4,15 @@ Two tiers, both served by the GIN indexes on `search_text` (crm/search.py):
 1. full text, one query per type: `to_tsvector('simple', search_text) @@ (plainto_tsquery(q)
    || 'joh':* & 'smi':*)`, the whole input as the parser reads it (an email, a phone) or every
    word as a prefix (type-ahead);
-2. only when tier 1 found nothing in any type, trigram word similarity for typos, one more
-   query per type, every word close to a word of the text: `search_text %> 'jonh' AND
-   search_text %> 'smiht'` (search_terms.typo_match). A typo in a short word scores about
-   0.4, below pg_trgm's default threshold of 0.6, so the threshold is lowered with
-   `set_config(..., true)` for the transaction the searches run in.
+2. only when tier 1 found nothing in any type, typos, one more query per type: each typed
+   word corrected to the words the records hold an edit or two away (the dictionary,
+   search_typos), and those found whole by the full-text index, the closest read first:
+   `... @@ to_tsquery('(john | jon) & (smith)')`. Where the dictionary has nothing close to
+   a word (a typo inside an email), trigram word similarity over the whole text instead,
+   every word close to a word of the text: `search_text %> 'jonh' AND search_text %>
+   'smiht'` (search_terms.typo_match). A typo in a short word scores about 0.4, below
+   pg_trgm's default threshold of 0.6, so the threshold is lowered with `set_config(...,
+   true)` for the transaction the searches run in.
 Each tier reads at most CANDIDATES rows (LIMIT without ORDER BY, so a bitmap heap scan stops
 early) and only those are ranked (word similarity, then similarity of the whole text): a query
 matching half the table ("exa", "555") costs the same as a rare name. Tier 1 reads the rows
@@ -32,7 +36,6 @@ ordering, which would steer the planner to the updated_at index.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
@@ -61,6 +64,7 @@ from crm.search import SearchTerm
 from crm.selectors.search_branches import whole_words_first
 from crm.selectors.search_terms import (
     MIN_TRIGRAM_LENGTH,
+    corrected_match,
     exact_text_match,
     full_text_match,
     names_starting,
@@ -70,7 +74,15 @@ from crm.selectors.search_terms import (
     typo_match,
     use_search_threshold,
 )
-from crm.selectors.search_types import _BY_MODEL, _TYPES, SearchHit, _name_companies, _Type
+from crm.selectors.search_types import (
+    _BY_MODEL,
+    _TYPES,
+    SearchGroup,
+    SearchResults,
+    _name_companies,
+    _Type,
+)
+from crm.selectors.search_typos import Corrections, corrections
 
 # Rows each tier reads and ranks at most: bounds the cost of a query matching half the table.
 # Ranking costs ~20 us a row (two trigram comparisons with the row's whole search text), so
@@ -89,27 +101,6 @@ FENCE_SCAN = 5000
 # 2-3x faster for a common prefix ("joh", "mar"). Table sizes from pg_class, kept a while.
 FENCE_FROM_ROWS = 500_000
 TABLE_ROWS_SECONDS = 600
-
-
-@dataclass
-class SearchGroup:
-    key: str
-    label: str
-    hits: list[SearchHit] = field(default_factory=list)
-
-
-@dataclass
-class SearchResults:
-    query: str
-    groups: list[SearchGroup] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return sum(len(group.hits) for group in self.groups)
-
-    @property
-    def non_empty_groups(self) -> list[SearchGroup]:
-        return [group for group in self.groups if group.hits]
 
 
 def _hit_values(query: str, columns: dict[str, Any]) -> dict[str, Any]:
@@ -152,6 +143,7 @@ def search_sql(
     tier: str | None = None,
     words: Sequence[str] | None = None,
     names: bool | None = None,
+    corrected: Sequence[str] = (),
 ) -> tuple[str, list]:
     """The SQL and parameters of one type's search (global_search runs it; tests EXPLAIN it):
     visible rows of `model` matching `query`, full-text matches first, best first. `tier`
@@ -159,11 +151,21 @@ def search_sql(
     when full text found nothing. Empty SQL when there is nothing to search for. Typo matching
     needs the lowered threshold (`use_search_threshold()`) in the same transaction. `words`:
     query_words(query), given; `names`: one_word(query), given (a kept query is built from
-    stand-ins for the typed text, which say nothing of its shape)."""
+    stand-ins for the typed text, which say nothing of its shape). `tier` "corrected": the
+    typo tier through the dictionary, `corrected` its two queries (Corrections' closest and
+    every), the closest read first."""
     query = normalise_query(query)
     columns = _BY_MODEL[model].columns
     # Visibility first, as everywhere; the tiers narrow what it allows.
     visible = model._default_manager.visible_to(user)
+    if tier == "corrected":
+        closest, every = (corrected_match(text) for text in corrected)
+        try:
+            sql, params = _tier(visible, every, query, columns, first=closest)
+        except EmptyResultSet:  # a user who may see nothing of this type
+            return "", []
+        order = "ORDER BY search_rank DESC, search_closeness DESC, h_id"
+        return f"SELECT * FROM ({sql}) AS hits {order} LIMIT %s", [*params, limit]  # noqa: S608
     full_text = full_text_match(query, words) if tier in (None, "full_text") else None
     fuzzy = typo_match(query, words) if tier in (None, "fuzzy") else None
     order = "ORDER BY search_tier, search_rank DESC, search_closeness DESC, h_id"
@@ -217,13 +219,21 @@ def global_search(*, user: Any, query: str | None, limit_per_type: int = 5) -> S
     with transaction.atomic():
         results.groups = _search_pass(user, query, limit_per_type, "full_text")
         if not results.total and typo_match(query) is not None:
-            use_search_threshold()
-            results.groups = _search_pass(user, query, limit_per_type, "fuzzy")
+            # Typos: the words corrected by the dictionary (search_typos), else the trigram
+            # tier over the records' whole text.
+            fixes = corrections(query)
+            if fixes is not None:
+                results.groups = _search_pass(user, query, limit_per_type, "corrected", fixes)
+            else:
+                use_search_threshold()
+                results.groups = _search_pass(user, query, limit_per_type, "fuzzy")
     return results
 
 
-def _search_pass(user: Any, query: str, limit: int, tier: str) -> list[SearchGroup]:
-    found = [(kind, _tier_rows(user, kind, query, limit, tier)) for kind in _TYPES]
+def _search_pass(
+    user: Any, query: str, limit: int, tier: str, fixes: Corrections | None = None
+) -> list[SearchGroup]:
+    found = [(kind, _tier_rows(user, kind, query, limit, tier, fixes)) for kind in _TYPES]
     _name_companies(user, [row for _, rows in found for row in rows])
     groups = []
     for kind, rows in found:
@@ -233,7 +243,9 @@ def _search_pass(user: Any, query: str, limit: int, tier: str) -> list[SearchGro
     return groups
 
 
-def _tier_rows(user: Any, kind: _Type, query: str, limit: int, tier: str) -> list[dict]:
+def _tier_rows(
+    user: Any, kind: _Type, query: str, limit: int, tier: str, fixes: Corrections | None = None
+) -> list[dict]:
     """One type's best `limit` hits in one tier: fenced (_fenced_hits) on a big table when it
     can answer, else the plain query (search_sql). Both tiers: the typo tier's trigram bitmap
     is a cost the fence does not avoid, but the visibility bitmap it was ANDed with is (17.8
@@ -245,20 +257,24 @@ def _tier_rows(user: Any, kind: _Type, query: str, limit: int, tier: str) -> lis
     Each query's SQL is compiled once per viewer's rules, type, tier and shape of the input
     (its number of words, whether it is long enough for trigrams), the typed text and words
     put in its parameters' places (crm.kept): compiling the four types' tiers, the rules in
-    them, was ~5 ms of a search at 1M contacts, ~9 ms of one that reaches the typo tier."""
+    them, was ~5 ms of a search at 1M contacts, ~9 ms of one that reaches the typo tier. The
+    corrected typo tier's values are the typed text and its two queries instead of the words."""
     words = query_words(query)
     rules = permissions.rules_key(user)
     # A one-word query reads names first (names_starting): another statement.
     names = one_word(query, words)
     shape = (kind.key, tier, len(words), names, len(query) >= MIN_TRIGRAM_LENGTH, limit)
 
+    values = [query, *words] if fixes is None else [query, fixes.closest, fixes.every]
+
     def sql_of(name: str, build: Callable[..., tuple[str, list]]) -> tuple[str, list]:
         key = None if rules is None else (rules, "search", name, *shape)
-        return kept_sql(key, build, [query, *words])
+        return kept_sql(key, build, values)
 
     if _fence_pays(kind.model):
         sql, params = sql_of(
-            "fenced", lambda q, *w: _fenced_sql(user, kind, q, w, limit, names=names, tier=tier)
+            "fenced",
+            lambda q, *w: _fenced_sql(user, kind, q, w, limit, names=names, tier=tier),
         )
         hits = _fenced_hits(sql, params)
         if hits is not None:
@@ -267,7 +283,14 @@ def _tier_rows(user: Any, kind: _Type, query: str, limit: int, tier: str) -> lis
     sql, params = sql_of(
         "plain",
         lambda q, *w: search_sql(
-            user=user, model=kind.model, query=q, limit=limit, tier=tier, words=w, names=names
+            user=user,
+            model=kind.model,
+            query=q,
+            limit=limit,
+            tier=tier,
+            words=w if fixes is None else None,
+            names=names,
+            corrected=w if fixes is not None else (),
         ),
     )
     return _rows(sql, params) if sql else []
@@ -307,8 +330,11 @@ def _fenced_sql(
     matches half the table) would read them all, so the fence reads at most FENCE_SCAN
     matches. To learn whether it stopped there, the rows it passes over are not filtered out
     but kept with `fence_visible` false, and the FENCE_SCAN-th match is returned even when
-    hidden (see _fenced_hits)."""
-    condition = (full_text_match if tier == "full_text" else typo_match)(query, words)
+    hidden (see _fenced_hits). For the "corrected" tier `words` are its two queries."""
+    if tier == "corrected":
+        condition = corrected_match(words[1])
+    else:
+        condition = (full_text_match if tier == "full_text" else typo_match)(query, words)
     if condition is None:
         return "", []
     try:
@@ -331,6 +357,8 @@ def _fenced_sql(
     if tier == "full_text":
         starts = names_starting(query, kind.names) if names else []
         read = whole_words_first(matches, exact_text_match(query), condition, FENCE_SCAN, starts)
+    elif tier == "corrected":
+        read = whole_words_first(matches, corrected_match(words[0]), condition, FENCE_SCAN)
     else:
         read = matches.filter(condition)[:FENCE_SCAN]
     try:

@@ -117,6 +117,17 @@ def names_starting(word: str, fields: Sequence[str]) -> list[Q]:
     return [name_starts(field, word) for field in fields]
 
 
+class _ToTsQuery(Func):
+    template = "to_tsquery('simple'::regconfig, %(expressions)s)"
+    output_field = TextField()
+
+
+def corrected_match(tsquery: str) -> Q:
+    """The typo tier's words, corrected by the dictionary (search_typos.corrections), in
+    to_tsquery's syntax: whole words (and prefixes) for the full-text index."""
+    return _text_matches(_ToTsQuery(Value(tsquery)))
+
+
 def prefix_match(query: str) -> Q | None:
     """Every word of `query` starts a word of search_text (the full-text index): for input
     too short for trigrams. None when no word is left to match."""

@@ -3,7 +3,7 @@ is made of and how a row of them becomes a hit, and the hits' company names."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import F, Model
@@ -18,6 +18,27 @@ class SearchHit:
     title: str
     subtitle: str
     url: str
+
+
+@dataclass
+class SearchGroup:
+    key: str
+    label: str
+    hits: list[SearchHit] = field(default_factory=list)
+
+
+@dataclass
+class SearchResults:
+    query: str
+    groups: list[SearchGroup] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(len(group.hits) for group in self.groups)
+
+    @property
+    def non_empty_groups(self) -> list[SearchGroup]:
+        return [group for group in self.groups if group.hits]
 
 
 @dataclass(frozen=True)

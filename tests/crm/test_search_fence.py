@@ -152,15 +152,24 @@ def test_whole_words_read_first_leave_room_for_every_other_match(
 @pytest.mark.parametrize(
     ("scan", "cut_short"), [(50, False), (4, True)], ids=["complete", "cut-short"]
 )
-def test_the_typo_tier_is_fenced_too(sales_rep, outsider, monkeypatch, scan, cut_short) -> None:
-    # "Quarier" is a typo: no word matches, the typo tier runs, fenced on a big table. What
-    # it passes over stays hidden; cut short (its FENCE_SCAN-th match read, too few visible)
-    # the plain query answers too.
+@pytest.mark.parametrize(
+    ("query", "tier_sql"),
+    # One edit from "quarrier": corrected by the dictionary, found by the full-text index.
+    # Three edits: nothing close in the dictionary, the trigram tier's word similarity.
+    [("Quarier", "to_tsquery('simple'::regconfig, "), ("Kwarier", "%>")],
+    ids=["corrected", "trigram"],
+)
+def test_the_typo_tier_is_fenced_too(
+    sales_rep, outsider, monkeypatch, scan, cut_short, query, tier_sql
+) -> None:
+    # A typo: no word matches, the typo tier runs, fenced on a big table. What it passes over
+    # stays hidden; cut short (its FENCE_SCAN-th match read, too few visible) the plain query
+    # answers too.
     monkeypatch.setattr("crm.selectors.search.FENCE_SCAN", scan)
     _make(outsider, 12, "Quarrier")
     _make(sales_rep, 2, "Quarrier")
-    hits, sql = _searched(sales_rep, "Quarier")
+    hits, sql = _searched(sales_rep, query)
     assert hits == ["Zed00 Quarrier", "Zed01 Quarrier"]
-    typo = [q for q in sql if 'FROM "crm_contact"' in q and "%>" in q]
+    typo = [q for q in sql if 'FROM "crm_contact"' in q and tier_sql in q]
     assert any("fence_n" in q for q in typo)
     assert any("fence_n" not in q for q in typo) is cut_short

@@ -1,0 +1,118 @@
+"""Every word the searched records hold, once: the dictionary global search's typo tier
+corrects typed words against (crm.selectors.search_typos), kept by triggers on the four
+searched tables.
+
+Why a dictionary: a typo search used to compare each typed word with the records' whole
+search text through the trigram index of each table, and pg_trgm's GIN index reads every
+posting list of the word's trigrams before the first row. A common name's trigrams ("  m",
+" ma", "are") are in hundreds of thousands of rows at 1M contacts: 60-110 ms a page for
+"Mrgaret" or "mary jonson", and the near-misses it ranked first were often other words that
+shared trigrams across a space ("Mr Garrett"). The same trigram index over the distinct words
+(a few thousand in the scale dataset, ~100,000 in a large real one) answers in a millisecond,
+and the corrected words are then whole words for the full-text index (docs/benchmarks.md,
+session 15). PostgreSQL's pg_trgm documentation suggests exactly this for spelling
+suggestions.
+
+What it holds: the lexemes of `to_tsvector('simple', search_text)` (the full-text index's own
+words, so a correction always matches it) made only of letters, 2 to 40 of them. Emails, hosts
+and numbers are left out: a typo in one of those is left to the trigram tier.
+
+Why triggers: every writer (the app, both imports, a bulk UPDATE, psql) adds its words in the
+same statement, as the stage totals do (crm.models.stage_totals). Statement-level, over the
+transition table: one DISTINCT insert per statement however many rows it wrote, in word
+order, so two writers adding the same new words wait for each other in the same order and
+cannot deadlock. `ON CONFLICT DO NOTHING` locks nothing when a word is already there, which
+after the first thousand records is nearly always.
+
+Words are never deleted by the triggers: counting which record still holds a word would make
+every write to a common name's record update one hot row. A word nobody holds any more only
+offers a correction that matches nothing. `manage.py rebuild_search_words` rebuilds the table
+from the records (and the migration that created it used the same SQL).
+
+Not audited (audit.tracking.NOT_AUDITED_MODELS): derived, like the stage totals.
+"""
+
+from __future__ import annotations
+
+import pgtrigger
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.db import models
+from django.db.models import F
+
+TABLE = "crm_searchword"
+# The searched tables (crm.selectors.search_types): each has search_text and these triggers.
+SEARCHED_TABLES = ("crm_company", "crm_contact", "crm_lead", "crm_deal")
+# A word as the dictionary keeps it: letters only (any script; search_text is unaccented).
+WORD_PATTERN = "^[[:alpha:]]{2,40}$"
+
+
+def words_of(rows: str) -> str:
+    """SELECT of the distinct dictionary words of `rows` (a table or transition table with
+    search_text), in word order."""
+    return (
+        "SELECT DISTINCT word FROM "  # noqa: S608 (constants only)
+        f"{rows} AS r, unnest(tsvector_to_array(to_tsvector('simple'::regconfig, r.search_text)))"
+        f" AS word WHERE word ~ '{WORD_PATTERN}'"
+    )
+
+
+def insert_words(select: str) -> str:
+    return f"INSERT INTO {TABLE} (word) {select} ORDER BY word ON CONFLICT DO NOTHING"
+
+
+def _changed(new: str, old: str) -> str:
+    # Only rows whose text changed: an update of an amount or a stage adds no word.
+    return (
+        f"(SELECT n.search_text FROM {new} n JOIN {old} o ON o.id = n.id"  # noqa: S608
+        " WHERE n.search_text IS DISTINCT FROM o.search_text)"
+    )
+
+
+# PostgreSQL allows transition tables only on single-event triggers: one trigger per event.
+search_word_triggers = [
+    pgtrigger.Trigger(
+        name="search_words_insert",
+        level=pgtrigger.Statement,
+        when=pgtrigger.After,
+        operation=pgtrigger.Insert,
+        referencing=pgtrigger.Referencing(new="new_rows"),
+        func=insert_words(words_of("new_rows")) + "; RETURN NULL;",
+    ),
+    pgtrigger.Trigger(
+        name="search_words_update",
+        level=pgtrigger.Statement,
+        when=pgtrigger.After,
+        operation=pgtrigger.Update,
+        referencing=pgtrigger.Referencing(old="old_rows", new="new_rows"),
+        func=insert_words(words_of(_changed("new_rows", "old_rows"))) + "; RETURN NULL;",
+    ),
+]
+
+
+def rebuild_sql() -> list[str]:
+    """The statements that refill the dictionary from every searched table."""
+    every = " UNION ".join(words_of(table) for table in SEARCHED_TABLES)
+    return [f"DELETE FROM {TABLE}", insert_words(f"SELECT word FROM ({every}) AS w")]  # noqa: S608
+
+
+class SearchWord(models.Model):
+    """One word some searched record holds (or held). Written only by the triggers above and
+    rebuild_search_words: read it, never save it."""
+
+    # A dictionary entry, not a CRM record: the word is its own key (no UUID, no history).
+    word = models.TextField(primary_key=True)
+
+    class Meta:
+        indexes = [
+            # Typo correction: words close to a typed one, `word % 'mrgaret'` and
+            # `'jonh' <% word` (crm.selectors.search_typos).
+            GinIndex(OpClass(F("word"), name="gin_trgm_ops"), name="searchword_trgm"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(word__regex=WORD_PATTERN), name="searchword_is_a_word"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.word

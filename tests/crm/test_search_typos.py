@@ -1,0 +1,219 @@
+"""Global search's typo tier through the word dictionary (crm.models.search_words,
+crm.selectors.search_typos): the dictionary follows every writer; typed words are corrected to
+the words records hold; records are found by the corrected words, visible ones only; what the
+dictionary cannot correct goes to the trigram tier as before."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User
+from crm.factories import CompanyFactory, ContactFactory, DealFactory, LeadFactory
+from crm.models import Contact, Deal, SearchWord
+from crm.selectors.search import global_search
+from crm.selectors.search_typos import Corrections, corrections
+
+pytestmark = pytest.mark.django_db
+
+
+def _words(*candidates: str) -> set[str]:
+    return set(SearchWord.objects.filter(word__in=candidates).values_list("word", flat=True))
+
+
+def _titles(results: Any, key: str = "contacts") -> list[str]:
+    return [hit.title for group in results.groups if group.key == key for hit in group.hits]
+
+
+def _person(first: str, last: str, owner: User, factory: Any = ContactFactory, **kw: Any) -> Any:
+    # No company of Faker's: its random names ("Smith-Jones") would be words too.
+    extra = {"company": None} if factory is ContactFactory else {"company_name": ""}
+    return factory(first_name=first, last_name=last, owner=owner, **extra, **kw)
+
+
+def _corrections(query: str) -> Corrections | None:
+    with transaction.atomic():  # its threshold is transaction-local, as in global_search
+        return corrections(query)
+
+
+# The dictionary
+
+
+def test_every_searched_type_adds_its_words_letters_only(sales_rep: User) -> None:
+    company = CompanyFactory(
+        name="Quillfeather Ltd",
+        domain="quillfeather.example",
+        phone="+1 555 0100",
+        owner=sales_rep,
+    )
+    ContactFactory(
+        first_name="Zebulon",
+        last_name="Ó Briain",
+        email="zeb.obriain@quillfeather.example",
+        phone="555-0199",
+        company=company,
+        owner=sales_rep,
+    )
+    _person("Wilhelmina", "Xu", sales_rep, LeadFactory)
+    DealFactory(name="Quillfeather - renewal 2027", owner=sales_rep, company=company)
+    # Names as search_text holds them (lowered, unaccented), two letters and up ("xu", not
+    # the "o" of "Ó Briain"); emails, hosts and numbers are not words of letters.
+    typed = ["quillfeather", "ltd", "zebulon", "o", "briain", "wilhelmina", "xu", "renewal"]
+    assert _words(*typed) == set(typed) - {"o"}
+    assert not SearchWord.objects.filter(word__contains="@").exists()
+    assert not SearchWord.objects.filter(word__regex=r"[0-9.]").exists()
+
+
+def test_bulk_writes_and_raw_sql_add_words_too(sales_rep: User) -> None:
+    Contact.objects.bulk_create(
+        [
+            Contact(first_name="Philippa", last_name=f"Nightingale{c}", owner=sales_rep)
+            for c in "abc"
+        ]
+    )
+    contact = _person("Ottoline", "Morrell", sales_rep)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE crm_contact SET last_name = 'Quennell' WHERE id = %s", [contact.pk])
+    assert _words("philippa", "nightingalea", "nightingalec", "quennell", "morrell") == {
+        "philippa",
+        "nightingalea",
+        "nightingalec",
+        "quennell",
+        "morrell",  # never removed by the triggers: rebuild_search_words drops it
+    }
+
+
+def test_an_update_that_leaves_the_text_alone_adds_nothing(sales_rep: User) -> None:
+    deal = DealFactory(name="Thistlewood expansion", owner=sales_rep)
+    SearchWord.objects.filter(word="thistlewood").delete()
+    Deal.objects.filter(pk=deal.pk).update(amount=12345)
+    assert not _words("thistlewood")
+    Deal.objects.filter(pk=deal.pk).update(name="Thistlewood expansion II")
+    assert _words("thistlewood") == {"thistlewood"}
+
+
+def test_rebuild_drops_words_no_record_holds(sales_rep: User, capsys) -> None:
+    contact = _person("Evangelina", "Oddfellow", sales_rep)
+    contact.last_name = "Goodfellow"
+    contact.save()
+    assert _words("oddfellow", "goodfellow") == {"oddfellow", "goodfellow"}
+    call_command("rebuild_search_words")
+    assert _words("oddfellow", "goodfellow", "evangelina") == {"goodfellow", "evangelina"}
+    assert "Search dictionary rebuilt" in capsys.readouterr().out
+
+
+def test_only_words_can_be_entered() -> None:
+    from django.db import IntegrityError
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SearchWord.objects.create(word="john.smith@example.com")
+
+
+# Corrections
+
+
+def test_a_typed_word_is_corrected_to_the_words_within_its_edits(sales_rep: User) -> None:
+    for first, last in [("John", "Smith"), ("Jon", "Smyth"), ("Joan", "Smithers")]:
+        _person(first, last, sales_rep)
+    fixes = _corrections("Jonh Smiht")
+    # "jonh": one swap from john, one deletion from jon; joan is two edits, too many for a
+    # four-letter word. "smiht": one swap from smith, two edits from smyth.
+    assert fixes is not None
+    assert fixes.closest == "('john' | 'jon') & ('smith')"
+    assert fixes.every == "('john' | 'jon') & ('smith' | 'smyth')"
+
+
+def test_short_and_numeric_words_stay_prefixes(sales_rep: User) -> None:
+    _person("Margaret", "Lee", sales_rep)
+    fixes = _corrections("Mrgaret 55 le")
+    assert fixes == Corrections("('margaret') & '55':* & 'le':*", "('margaret') & '55':* & 'le':*")
+
+
+@pytest.mark.parametrize("query", ["Xqzvwt", "55 ab", "jo"])
+def test_no_corrections_where_the_dictionary_cannot_speak(sales_rep: User, query: str) -> None:
+    # A word of letters with nothing close; no word of letters long enough; too short.
+    _person("Margaret", "Lee", sales_rep)
+    assert _corrections(query) is None
+
+
+def test_typed_quotes_and_operators_stay_text(sales_rep: User) -> None:
+    # Unaccent turns the okina into a quote: the word is then no dictionary word, matched as a
+    # prefix, quoted; nothing the user typed becomes a tsquery operator.
+    _person("Margaret", "Lee", sales_rep)
+    fixes = _corrections("Mrgaret \u02bbokina")
+    assert fixes is not None
+    assert fixes.every == "('margaret') & '''okina':*"
+    assert global_search(user=sales_rep, query="Mrgaret' | !x & \u02bbokina").total == 0
+
+
+# Searching with them
+
+
+def test_a_typo_in_a_common_name_finds_the_name_not_a_lookalike(sales_rep: User) -> None:
+    _person("Margaret", "Hale", sales_rep)
+    # Word similarity over the whole text used to rank "Mr Garrett" first: "mr" and
+    # "garret" share most of "mrgaret"'s trigrams across the space.
+    _person("Mr", "Garrett", sales_rep)
+    assert _titles(global_search(user=sales_rep, query="Mrgaret")) == ["Margaret Hale"]
+
+
+def test_the_closest_corrections_rank_first(sales_rep: User) -> None:
+    for first, last in [("Mary", "Johnson"), ("Mark", "Jhonson"), ("Mary", "Henson")]:
+        _person(first, last, sales_rep)
+    titles = _titles(global_search(user=sales_rep, query="mary jonson"))
+    assert titles[0] == "Mary Johnson"
+    assert sorted(titles) == ["Mark Jhonson", "Mary Henson", "Mary Johnson"]
+
+
+def test_the_closest_corrections_are_read_first(sales_rep: User, monkeypatch) -> None:
+    # Only CANDIDATES rows are read and ranked: rows two edits away, written first, must not
+    # take the places of the one a single edit away.
+    monkeypatch.setattr("crm.selectors.search.CANDIDATES", 2)
+    for _ in range(4):
+        _person("Mary", "Henson", sales_rep)
+    _person("Mary", "Johnson", sales_rep)
+    assert _titles(global_search(user=sales_rep, query="mary jonson"))[0] == "Mary Johnson"
+
+
+def test_corrected_hits_are_only_visible_ones(sales_rep: User, outsider: User) -> None:
+    _person("Margaret", "Outsideson", outsider)
+    _person("Margaret", "Insideson", sales_rep)
+    _person("Margaret", "Leadhidden", outsider, LeadFactory)
+    results = global_search(user=sales_rep, query="Mrgaret")
+    assert _titles(results) == ["Margaret Insideson"]
+    assert _titles(results, "leads") == []
+    assert _titles(global_search(user=outsider, query="Mrgaret"), "leads") == [
+        "Margaret Leadhidden"
+    ]
+
+
+def test_a_name_nobody_visible_holds_finds_its_neighbours(sales_rep: User, outsider) -> None:
+    # Every word is in the dictionary, but no visible record has them together: the typo
+    # tier still offers the spellings one edit away.
+    _person("John", "Smith", outsider)
+    _person("Jon", "Smith", sales_rep)
+    assert _titles(global_search(user=sales_rep, query="John Smith")) == ["Jon Smith"]
+
+
+def test_every_type_is_searched_with_the_corrections(sales_rep: User) -> None:
+    company = CompanyFactory(name="Brightwater Holdings", owner=sales_rep)
+    DealFactory(name="Brightwater renewal", company=company, owner=sales_rep)
+    _person("Ann", "Brightwater", sales_rep, LeadFactory)
+    results = global_search(user=sales_rep, query="Brigthwater")
+    assert _titles(results, "companies") == ["Brightwater Holdings"]
+    assert _titles(results, "deals") == ["Brightwater renewal"]
+    assert _titles(results, "leads") == ["Ann Brightwater"]
+
+
+def test_what_the_dictionary_cannot_correct_goes_to_the_trigram_tier(sales_rep: User) -> None:
+    # "qilfeathr" is three edits from "quillfeather": no correction, and the trigram tier's
+    # word similarity over the whole text finds the company as it used to.
+    CompanyFactory(name="Quillfeather", domain="quillfeather.example", owner=sales_rep)
+    with CaptureQueriesContext(connection) as queries:
+        results = global_search(user=sales_rep, query="Qilfeathr")
+    assert _titles(results, "companies") == ["Quillfeather"]
+    assert any("%>" in q["sql"] and "crm_company" in q["sql"] for q in queries.captured_queries)
