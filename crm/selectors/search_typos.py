@@ -43,10 +43,12 @@ from crm.selectors.search_terms import (
     query_words,
 )
 
-# Edits a correction may be away from the typed word: one for a short word (in the scale
-# dataset "mary" has 6 words within one edit, 16 within two: mandy, maria, marsh...), two from
-# five letters ("mrgret" -> "margaret").
-SHORT_WORD = 4
+# Edits a correction may be away from the typed word: one up to five letters, two from six
+# (Elasticsearch's "AUTO" fuzziness, counting a swap as one edit as it does). Two edits for a
+# five-letter word corrected "smith" to "keith": "John Smith", searched by a manager who may
+# see no John Smith, listed John Keith before any Smith. "mrgaret" -> "margaret" is one edit,
+# "mrgret" two.
+SHORT_WORD = 5
 MAX_EDITS = 2
 # Corrections kept per typed word, closest first: enough for every spelling of a name in use
 # ("jonson": johnson, jhonson, jonsson), few enough that the full-text query stays small.

@@ -41,7 +41,12 @@ WAIT_MIN, WAIT_MAX = (float(v) for v in os.environ.get("BENCH_LOAD_WAIT", "1,3")
 TIMEOUT = float(os.environ.get("BENCH_LOAD_TIMEOUT", "30"))
 SERVER_TIMING_FILE = os.environ.get("BENCH_LOAD_SERVER_TIMING", "")
 
-SEARCHES = {"exact": "John Smith", "prefix": "joh", "typos": "Jonh Smiht"}
+SEARCHES = {
+    "exact": "John Smith",
+    "prefix": "joh",
+    "typos": "Jonh Smiht",
+    "typos_common": "mary jonson",
+}
 APP_DUR = re.compile(r"(?:^|,)\s*app;dur=([0-9.]+)")
 DB_DUR = re.compile(r"(?:^|,)\s*db;dur=([0-9.]+)")
 
@@ -126,11 +131,12 @@ class CrmUser(HttpUser):
     @task(4)
     def search_dropdown(self) -> None:
         # As-you-type: a prefix first, then the whole name, sometimes mistyped.
-        self._search(random.choice(["prefix", "prefix", "exact", "typos"]), htmx=True)
+        typed = ["prefix", "prefix", "exact", "typos", "typos_common"]
+        self._search(random.choice(typed), htmx=True)
 
     @task(2)
     def search_page(self) -> None:
-        self._search(random.choice(["prefix", "exact", "typos"]), htmx=False)
+        self._search(random.choice(["prefix", "exact", "typos", "typos_common"]), htmx=False)
 
     @task(3)
     def leads_new(self) -> None:

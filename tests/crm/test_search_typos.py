@@ -121,10 +121,13 @@ def test_a_typed_word_is_corrected_to_the_words_within_its_edits(sales_rep: User
         _person(first, last, sales_rep)
     fixes = _corrections("Jonh Smiht")
     # "jonh": one swap from john, one deletion from jon; joan is two edits, too many for a
-    # four-letter word. "smiht": one swap from smith, two edits from smyth.
-    assert fixes is not None
-    assert fixes.closest == "('john' | 'jon') & ('smith')"
-    assert fixes.every == "('john' | 'jon') & ('smith' | 'smyth')"
+    # four-letter word. "smiht": one swap from smith; smyth and smithers are two edits away,
+    # too many for five letters.
+    assert fixes == Corrections("('john' | 'jon') & ('smith')", "('john' | 'jon') & ('smith')")
+    # From six letters two edits: "smithe" -> smith (one), smithers (two). Smyth is two edits
+    # too, but shares too few trigrams (2 of 7) for the dictionary's index to propose it.
+    fixes = _corrections("Smithe")
+    assert fixes == Corrections("('smith')", "('smith' | 'smithers')")
 
 
 def test_short_and_numeric_words_stay_prefixes(sales_rep: User) -> None:
