@@ -12,14 +12,14 @@ has a few thousand to ~100,000 words: its trigram index finds the candidates for
 millisecond, and the full-text index finds the records in a few more (docs/benchmarks.md,
 session 15).
 
-Which words count as corrections: the dictionary's trigram index proposes words whose word
-similarity with the typed one reaches pg_trgm.word_similarity_threshold (as the old tier), and
-of those the ones within MAX_EDITS of it by optimal string alignment distance (rapidfuzz's
-OSA: an edit is an insertion, deletion, substitution or a swap of two neighbours, so "jonh" is
-one edit from "john") are kept, the closest MAX_CORRECTIONS. A typed word that is in the
-dictionary keeps its neighbours too ("John Smith" for a user who may see no John Smith finds
-Jon Smith); the search reads the rows matching the closest corrections first
-(search_branches.whole_words_first), so an exact word is never crowded out.
+Which words count as corrections: the dictionary's index proposes words of about the typed
+word's length whose trigram similarity with it reaches CANDIDATE_THRESHOLD, and of those the
+ones within one edit (up to five letters) or two (MAX_EDITS) by optimal string alignment
+distance (rapidfuzz's OSA: an edit is an insertion, deletion, substitution or a swap of two
+neighbours, so "jonh" is one edit from "john") are kept, the closest MAX_CORRECTIONS. A typed
+word that is in the dictionary keeps its neighbours too ("John Smith" for a user who may see
+no John Smith finds Jon Smith); the search reads the rows matching the closest corrections
+first (search_branches.whole_words_first), so an exact word is never crowded out.
 
 When it does not apply (corrections() returns None, and the trigram tier runs as before): no
 word long enough to correct (all shorter than MIN_TRIGRAM_LENGTH or with a digit), or a word of
@@ -39,7 +39,6 @@ from rapidfuzz.distance import OSA
 from crm.models.search_words import TABLE
 from crm.selectors.search_terms import (
     MIN_TRIGRAM_LENGTH,
-    WORD_SIMILARITY_THRESHOLD,
     query_words,
 )
 
@@ -49,23 +48,32 @@ from crm.selectors.search_terms import (
 # see no John Smith, listed John Keith before any Smith. "mrgaret" -> "margaret" is one edit,
 # "mrgret" two.
 SHORT_WORD = 5
+# The trigram similarity from which the dictionary's index proposes a word. Below the trigram
+# tier's 0.3: an edit near the start of a short word breaks most of its trigrams ("ealine"
+# and "elaine" share 3 of 11, 0.27), and here the edit distance, not the trigrams, decides
+# what is kept. Of 200 mistyped names (scripts/search_typo_recall.py) 0.3 found 88%, 0.25
+# 95.5%, 0.2 96.5% at more cost in a big dictionary (docs/benchmarks.md, session 15).
+CANDIDATE_THRESHOLD = 0.25
 MAX_EDITS = 2
 # Corrections kept per typed word, closest first: enough for every spelling of a name in use
 # ("jonson": johnson, jhonson, jonsson), few enough that the full-text query stays small.
 MAX_CORRECTIONS = 12
 
 # The dictionary's candidates for each typed word, with the word as search_text holds it
-# (lowered, unaccented). Their length can differ from the typed word's by at most the edits
-# allowed: the index proposes every word sharing a third of the trigrams ("mary" -> "martinez").
+# (lowered, unaccented): trigram similarity from CANDIDATE_THRESHOLD, and a length that differs
+# from the typed word's by at most the edits it allows. The index holds both (searchword_trgm:
+# the length through btree_gin), so only words of those lengths are rechecked: at a 100,000-word
+# dictionary the trigram condition alone rechecked 8,000 words for "mary" (22 ms), most of
+# them too long or short to be one edit away (docs/benchmarks.md, session 15).
 _CANDIDATES_SQL = f"""
 SELECT t.n, t.typed, w.word
-FROM (SELECT n, lower(public.f_unaccent(typed)) AS typed
-      FROM unnest(%s::text[]) WITH ORDINALITY AS q(typed, n)) AS t
+FROM (SELECT n, typed, CASE WHEN length(typed) <= {SHORT_WORD} THEN 1 ELSE {MAX_EDITS} END AS e
+      FROM (SELECT n, lower(public.f_unaccent(typed)) AS typed
+            FROM unnest(%s::text[]) WITH ORDINALITY AS q(typed, n)) AS q) AS t
 LEFT JOIN LATERAL (
     SELECT word FROM {TABLE}
-    WHERE word %%> t.typed
-      AND char_length(word) BETWEEN char_length(t.typed) - {MAX_EDITS}
-                                AND char_length(t.typed) + {MAX_EDITS}
+    WHERE word %% t.typed
+      AND length(word) BETWEEN length(t.typed) - t.e AND length(t.typed) + t.e
 ) AS w ON true
 ORDER BY t.n
 """  # noqa: S608 (constants only)
@@ -89,8 +97,8 @@ def corrections(query: str) -> Corrections | None:
     with connection.cursor() as cursor:
         # Transaction-local, like the trigram tier's (search_terms.use_search_threshold).
         cursor.execute(
-            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
-            [str(WORD_SIMILARITY_THRESHOLD)],
+            "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
+            [str(CANDIDATE_THRESHOLD)],
         )
         cursor.execute(_CANDIDATES_SQL, [words])
         rows = cursor.fetchall()

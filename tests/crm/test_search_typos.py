@@ -130,6 +130,13 @@ def test_a_typed_word_is_corrected_to_the_words_within_its_edits(sales_rep: User
     assert fixes == Corrections("('smith')", "('smith' | 'smithers')")
 
 
+def test_a_swap_near_the_start_is_corrected_too(sales_rep: User) -> None:
+    # "ealine" shares 3 of 11 trigrams with "elaine" (similarity 0.27): the index must still
+    # propose it; the one edit (a swap) decides.
+    _person("Elaine", "Conrad", sales_rep)
+    assert _titles(global_search(user=sales_rep, query="Ealine Conrad")) == ["Elaine Conrad"]
+
+
 def test_short_and_numeric_words_stay_prefixes(sales_rep: User) -> None:
     _person("Margaret", "Lee", sales_rep)
     fixes = _corrections("Mrgaret 55 le")
