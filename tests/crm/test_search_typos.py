@@ -87,6 +87,25 @@ def test_bulk_writes_and_raw_sql_add_words_too(sales_rep: User) -> None:
     }
 
 
+def test_copy_adds_words_as_both_imports_write(sales_rep: User) -> None:
+    # The CSV and Mongo imports write records with a binary COPY (crm.copy), which fires the
+    # statement-level triggers as an INSERT does.
+    from crm.copy import copy_instances
+
+    copy_instances(
+        Contact,
+        [
+            Contact(first_name="Araminta", last_name=f"Copperfield{c}", owner=sales_rep)
+            for c in "xy"
+        ],
+    )
+    assert _words("araminta", "copperfieldx", "copperfieldy") == {
+        "araminta",
+        "copperfieldx",
+        "copperfieldy",
+    }
+
+
 def test_an_update_that_leaves_the_text_alone_adds_nothing(sales_rep: User) -> None:
     deal = DealFactory(name="Thistlewood expansion", owner=sales_rep)
     SearchWord.objects.filter(word="thistlewood").delete()
