@@ -143,10 +143,11 @@ def test_a_typed_word_is_corrected_to_the_words_within_its_edits(sales_rep: User
     # four-letter word. "smiht": one swap from smith; smyth and smithers are two edits away,
     # too many for five letters.
     assert fixes == Corrections("('john' | 'jon') & ('smith')", "('john' | 'jon') & ('smith')")
-    # From six letters two edits: "smithe" -> smith (one), smithers (two). Smyth is two edits
-    # too, but shares too few trigrams (2 of 7) for the dictionary's index to propose it.
-    fixes = _corrections("Smithe")
-    assert fixes == Corrections("('smith')", "('smith' | 'smithers')")
+    # From six letters two edits, but only when nothing is one edit away: "smithe" -> smith
+    # alone (smithers is two edits); "wilhlmna" -> wilhelmina (two, through the trigram index).
+    _person("Wilhelmina", "Smithers", sales_rep)
+    assert _corrections("Smithe") == Corrections("('smith')", "('smith')")
+    assert _corrections("Wilhlmna") == Corrections("('wilhelmina')", "('wilhelmina')")
 
 
 def test_a_swap_near_the_start_is_corrected_too(sales_rep: User) -> None:
@@ -154,6 +155,16 @@ def test_a_swap_near_the_start_is_corrected_too(sales_rep: User) -> None:
     # propose it; the one edit (a swap) decides.
     _person("Elaine", "Conrad", sales_rep)
     assert _titles(global_search(user=sales_rep, query="Ealine Conrad")) == ["Elaine Conrad"]
+
+
+def test_more_neighbours_than_fit_keep_the_first_letter(sales_rep: User, monkeypatch) -> None:
+    monkeypatch.setattr("crm.selectors.search_typos.MAX_CORRECTIONS", 3)
+    for first in ["Barx", "Carx", "Marxy", "Marc", "Mars", "Mark"]:
+        _person(first, "Quist", sales_rep)
+    # All one edit from "marx": barx and carx change the first letter, marxy is longer.
+    fixes = _corrections("Marx")
+    assert fixes is not None
+    assert fixes.every == "('marc' | 'mark' | 'mars')"
 
 
 def test_short_and_numeric_words_stay_prefixes(sales_rep: User) -> None:
@@ -194,16 +205,16 @@ def test_the_closest_corrections_rank_first(sales_rep: User) -> None:
     for first, last in [("Mary", "Johnson"), ("Mark", "Jhonson"), ("Mary", "Henson")]:
         _person(first, last, sales_rep)
     titles = _titles(global_search(user=sales_rep, query="mary jonson"))
-    assert titles[0] == "Mary Johnson"
-    assert sorted(titles) == ["Mark Jhonson", "Mary Henson", "Mary Johnson"]
+    # Henson is two edits from "jonson": not offered while johnson and jhonson are one away.
+    assert titles == ["Mary Johnson", "Mark Jhonson"]
 
 
 def test_the_closest_corrections_are_read_first(sales_rep: User, monkeypatch) -> None:
-    # Only CANDIDATES rows are read and ranked: rows two edits away, written first, must not
-    # take the places of the one a single edit away.
+    # Only CANDIDATES rows are read and ranked: rows an edit further, written first, must not
+    # take the places of the closest one.
     monkeypatch.setattr("crm.selectors.search.CANDIDATES", 2)
     for _ in range(4):
-        _person("Mary", "Henson", sales_rep)
+        _person("Mark", "Johnson", sales_rep)
     _person("Mary", "Johnson", sales_rep)
     assert _titles(global_search(user=sales_rep, query="mary jonson"))[0] == "Mary Johnson"
 
