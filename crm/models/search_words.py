@@ -14,15 +14,20 @@ session 15). PostgreSQL's pg_trgm documentation suggests exactly this for spelli
 suggestions.
 
 What it holds: the lexemes of `to_tsvector('simple', search_text)` (the full-text index's own
-words, so a correction always matches it) made only of letters, 2 to 40 of them. Emails, hosts
-and numbers are left out: a typo in one of those is left to the trigram tier.
+words, so a correction always matches it) made only of what PostgreSQL's `[[:alpha:]]` calls
+letters, 2 to 40 of them. Emails, hosts and numbers are left out (a typo in one of those is left
+to the trigram tier), all but a word with digits of other scripts (Arabic-Indic ones pass
+`[[:alpha:]]` under C.UTF-8): such a word is kept, and a typed one is matched as a prefix.
 
 Why triggers: every writer (the app, both imports, a bulk UPDATE, psql) adds its words in the
 same statement, as the stage totals do (crm.models.stage_totals). Statement-level, over the
-transition table: one DISTINCT insert per statement however many rows it wrote, in word
-order, so two writers adding the same new words wait for each other in the same order and
-cannot deadlock. `ON CONFLICT DO NOTHING` locks nothing when a word is already there, which
-after the first thousand records is nearly always.
+transition table: one read of the statement's distinct words against the dictionary however
+many rows it wrote, which after the first thousand records nearly always finds them all there
+and writes nothing. Only a statement with new words writes, and first takes a transaction-level
+advisory lock (the dictionary table's oid): two transactions each adding new words would
+otherwise wait on each other's uncommitted words in opposite orders across statements (A adds
+"zz" then "aa", B "aa" then "zz") and deadlock; with the lock the second waits for the first to
+commit. Transactions that add no new word never wait, on it or on `rebuild_search_words`.
 
 Words are never deleted by the triggers: counting which record still holds a word would make
 every write to a common name's record update one hot row. A word nobody holds any more only
@@ -45,6 +50,7 @@ TABLE = "crm_searchword"
 SEARCHED_TABLES = ("crm_company", "crm_contact", "crm_lead", "crm_deal")
 # A word as the dictionary keeps it: letters only (any script; search_text is unaccented).
 WORD_PATTERN = "^[[:alpha:]]{2,40}$"
+MAX_WORD = 40
 
 
 def words_of(rows: str) -> str:
@@ -59,6 +65,20 @@ def words_of(rows: str) -> str:
 
 def insert_words(select: str) -> str:
     return f"INSERT INTO {TABLE} (word) {select} ORDER BY word ON CONFLICT DO NOTHING"
+
+
+def _add_new_words(select: str) -> str:
+    """A trigger body adding the words of `select` the dictionary lacks, under the advisory
+    lock (see the module's docstring)."""
+    return f"""
+    SELECT array_agg(w.word ORDER BY w.word) INTO fresh FROM ({select}) AS w
+    WHERE NOT EXISTS (SELECT 1 FROM {TABLE} AS d WHERE d.word = w.word);
+    IF fresh IS NOT NULL THEN
+        PERFORM pg_advisory_xact_lock('{TABLE}'::regclass::oid::bigint);
+        {insert_words("SELECT unnest(fresh) AS word")};
+    END IF;
+    RETURN NULL;
+    """  # noqa: S608 (constants only)
 
 
 def _changed(new: str, old: str) -> str:
@@ -77,7 +97,8 @@ search_word_triggers = [
         when=pgtrigger.After,
         operation=pgtrigger.Insert,
         referencing=pgtrigger.Referencing(new="new_rows"),
-        func=insert_words(words_of("new_rows")) + "; RETURN NULL;",
+        declare=[("fresh", "text[]")],
+        func=_add_new_words(words_of("new_rows")),
     ),
     pgtrigger.Trigger(
         name="search_words_update",
@@ -85,7 +106,8 @@ search_word_triggers = [
         when=pgtrigger.After,
         operation=pgtrigger.Update,
         referencing=pgtrigger.Referencing(old="old_rows", new="new_rows"),
-        func=insert_words(words_of(_changed("new_rows", "old_rows"))) + "; RETURN NULL;",
+        declare=[("fresh", "text[]")],
+        func=_add_new_words(words_of(_changed("new_rows", "old_rows"))),
     ),
 ]
 

@@ -8,7 +8,8 @@ Two tiers, both served by the GIN indexes on `search_text` (crm/search.py):
    word corrected to the words the records hold an edit or two away (the dictionary,
    search_typos), and those found whole by the full-text index, the closest read first:
    `... @@ to_tsquery('(john | jon) & (smith)')`. Where the dictionary has nothing close to
-   a word (a typo inside an email), trigram word similarity over the whole text instead,
+   a word (a typo inside an email) or that finds nothing visible, trigram word similarity
+   over the whole text instead,
    every word close to a word of the text: `search_text %> 'jonh' AND search_text %>
    'smiht'` (search_terms.typo_match). A typo in a short word scores about 0.4, below
    pg_trgm's default threshold of 0.6, so the threshold is lowered with `set_config(...,
@@ -219,12 +220,15 @@ def global_search(*, user: Any, query: str | None, limit_per_type: int = 5) -> S
     with transaction.atomic():
         results.groups = _search_pass(user, query, limit_per_type, "full_text")
         if not results.total and typo_match(query) is not None:
-            # Typos: the words corrected by the dictionary (search_typos), else the trigram
-            # tier over the records' whole text.
+            # Typos: the words corrected by the dictionary (search_typos); when that finds
+            # nothing the user may see, the trigram tier over the records' whole text. The
+            # dictionary holds every record's words, hidden and deleted ones too: ending with
+            # an empty corrected search would hide the user's own near-misses (an email) and
+            # say by its silence that some hidden record holds the word.
             fixes = corrections(query)
             if fixes is not None:
                 results.groups = _search_pass(user, query, limit_per_type, "corrected", fixes)
-            else:
+            if fixes is None or not results.total:
                 use_search_threshold()
                 results.groups = _search_pass(user, query, limit_per_type, "fuzzy")
     return results

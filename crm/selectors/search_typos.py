@@ -28,8 +28,9 @@ first (search_branches.whole_words_first), so an exact word is never crowded out
 When it does not apply (corrections() returns None, and the trigram tier runs as before): no
 word long enough to correct (all shorter than MIN_TRIGRAM_LENGTH or with a digit), or a word of
 letters for which the dictionary has nothing close (a typo inside an email's name part,
-"jsmtih"). Words it does not correct (short, or with a digit or an underscore) are matched as
-prefixes, as in the full-text tier.
+"jsmtih"). global_search also runs the trigram tier when the corrections find nothing the user
+may see: the dictionary holds hidden records' words too. Words it does not correct (short, or
+with a digit or an underscore) are matched as prefixes, as in the full-text tier.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from dataclasses import dataclass
 from django.db import connection
 from rapidfuzz.distance import OSA
 
-from crm.models.search_words import TABLE
+from crm.models.search_words import MAX_WORD, TABLE
 from crm.selectors.search_terms import (
     MIN_TRIGRAM_LENGTH,
     query_words,
@@ -172,8 +173,10 @@ def _one_edit(word: str) -> set[str]:
 
 
 def _correctable(word: str) -> bool:
-    # Only words of letters are in the dictionary (crm.models.search_words.WORD_PATTERN).
-    return len(word) >= MIN_TRIGRAM_LENGTH and word.isalpha()
+    # Only words of letters are in the dictionary (crm.models.search_words.WORD_PATTERN), of
+    # at most MAX_WORD letters: a longer typed word (unaccent makes "ﬃ" three letters) is no
+    # correction's, and spelling out its neighbours cost 0.4 s for 300 letters.
+    return MIN_TRIGRAM_LENGTH <= len(word) <= MAX_WORD + MAX_EDITS and word.isalpha()
 
 
 def _nearest(word: str, candidates: list[str]) -> list[tuple[int, str]]:

@@ -257,3 +257,66 @@ def test_what_the_dictionary_cannot_correct_goes_to_the_trigram_tier(sales_rep: 
         results = global_search(user=sales_rep, query="Qilfeathr")
     assert _titles(results, "companies") == ["Quillfeather"]
     assert any("%>" in q["sql"] and "crm_company" in q["sql"] for q in queries.captured_queries)
+
+
+def test_the_trigram_tier_answers_when_the_corrections_find_nothing_visible(
+    sales_rep: User, outsider: User
+) -> None:
+    # The dictionary holds every record's words, hidden ones too: a word only another team's
+    # record holds must neither hide the rep's own near-miss (here in an email, which only
+    # the trigram tier reads) nor say by an empty answer that such a record exists.
+    _person("Quincy", "Vale", sales_rep, email="falconridgx@bait.example")
+    found = _titles(global_search(user=sales_rep, query="falconridge"))
+    _person("Hidden", "Falconridge", outsider)
+    assert _corrections("falconridge") is not None
+    assert _titles(global_search(user=sales_rep, query="falconridge")) == found == ["Quincy Vale"]
+
+
+def test_a_very_long_typed_word_is_no_correction(sales_rep: User) -> None:
+    # Unaccent makes the ligature three letters: 300 of them would spell out 15,000 strings.
+    _person("Margaret", "Lee", sales_rep)
+    fixes = _corrections("Mrgaret " + "\ufb03" * 100)
+    assert fixes is not None
+    assert fixes.every == "('margaret') & '" + "ffi" * 100 + "':*"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_adding_new_words_in_opposite_orders_do_not_deadlock(sales_rep: User) -> None:
+    import threading
+
+    import psycopg
+
+    first = _person("Ann", "Old", sales_rep)
+    second = _person("Bob", "Old", sales_rep)
+    settings = connection.settings_dict
+    conninfo = {
+        "dbname": settings["NAME"],
+        "user": settings["USER"],
+        "password": settings["PASSWORD"] or None,
+        "host": settings["HOST"] or None,
+        "port": settings["PORT"] or None,
+    }
+    rename = "UPDATE crm_contact SET last_name = %s WHERE id = %s"
+    with psycopg.connect(**conninfo) as a, psycopg.connect(**conninfo) as b:
+        for conn in (a, b):
+            conn.execute("SET lock_timeout = '20s'")
+        a.execute(rename, ["Zzqnewwordx", first.pk])
+        errors: list[Exception] = []
+
+        def b_writes() -> None:
+            try:
+                b.execute(rename, ["Aaqnewwordx", second.pk])  # waits for A's new words
+                b.execute(rename, ["Zzqnewwordx", second.pk])
+                b.commit()
+            except Exception as error:
+                errors.append(error)
+                b.rollback()
+
+        thread = threading.Thread(target=b_writes)
+        thread.start()
+        thread.join(0.5)  # B is waiting now
+        a.execute(rename, ["Aaqnewwordx", first.pk])
+        a.commit()
+        thread.join(30)
+    assert not errors
+    assert _words("zzqnewwordx", "aaqnewwordx") == {"zzqnewwordx", "aaqnewwordx"}
