@@ -49,8 +49,8 @@ TABLE = "crm_searchword"
 # The searched tables (crm.selectors.search_types): each has search_text and these triggers.
 SEARCHED_TABLES = ("crm_company", "crm_contact", "crm_lead", "crm_deal")
 # A word as the dictionary keeps it: letters only (any script; search_text is unaccented).
-WORD_PATTERN = "^[[:alpha:]]{2,40}$"
 MAX_WORD = 40
+WORD_PATTERN = f"^[[:alpha:]]{{2,{MAX_WORD}}}$"
 
 
 def words_of(rows: str) -> str:

@@ -9,11 +9,10 @@ Two tiers, both served by the GIN indexes on `search_text` (crm/search.py):
    search_typos), and those found whole by the full-text index, the closest read first:
    `... @@ to_tsquery('(john | jon) & (smith)')`. Where the dictionary has nothing close to
    a word (a typo inside an email) or that finds nothing visible, trigram word similarity
-   over the whole text instead,
-   every word close to a word of the text: `search_text %> 'jonh' AND search_text %>
-   'smiht'` (search_terms.typo_match). A typo in a short word scores about 0.4, below
-   pg_trgm's default threshold of 0.6, so the threshold is lowered with `set_config(...,
-   true)` for the transaction the searches run in.
+   over the whole text instead, every word close to a word of the text: `search_text %>
+   'jonh' AND search_text %> 'smiht'` (search_terms.typo_match). A typo in a short word
+   scores about 0.4, below pg_trgm's default threshold of 0.6, so the threshold is lowered
+   with `set_config(..., true)` for the transaction the searches run in.
 Each tier reads at most CANDIDATES rows (LIMIT without ORDER BY, so a bitmap heap scan stops
 early) and only those are ranked (word similarity, then similarity of the whole text): a query
 matching half the table ("exa", "555") costs the same as a rare name. Tier 1 reads the rows
@@ -160,19 +159,16 @@ def search_sql(
     # Visibility first, as everywhere; the tiers narrow what it allows.
     visible = model._default_manager.visible_to(user)
     if tier == "corrected":
-        closest, every = (corrected_match(text) for text in corrected)
-        try:
-            sql, params = _tier(visible, every, query, columns, first=closest)
-        except EmptyResultSet:  # a user who may see nothing of this type
-            return "", []
-        order = "ORDER BY search_rank DESC, search_closeness DESC, h_id"
-        return f"SELECT * FROM ({sql}) AS hits {order} LIMIT %s", [*params, limit]  # noqa: S608
-    full_text = full_text_match(query, words) if tier in (None, "full_text") else None
-    fuzzy = typo_match(query, words) if tier in (None, "fuzzy") else None
+        # One tier, its closest corrections read first, as tier 1 reads whole words first.
+        first, fuzzy = (corrected_match(text) for text in corrected)
+        full_text = None
+    else:
+        full_text = full_text_match(query, words) if tier in (None, "full_text") else None
+        fuzzy = typo_match(query, words) if tier in (None, "fuzzy") else None
+        first = exact_text_match(query) if full_text is not None else None
     order = "ORDER BY search_tier, search_rank DESC, search_closeness DESC, h_id"
     if full_text is None and fuzzy is None:
         return "", []
-    first = exact_text_match(query) if full_text is not None else None
     if names is None:
         names = one_word(query, words)
     starts = names_starting(query, _BY_MODEL[model].names) if names and full_text else []

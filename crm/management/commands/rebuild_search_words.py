@@ -3,8 +3,8 @@
 The triggers on the searched tables add every new word as it is written but never remove one
 (crm/models/search_words.py says why); a word no record holds any more only offers global
 search a correction that finds nothing. After deleting or renaming many records (an import
-undone, a clean-up), this drops those words. Safe while the app runs; writers of companies,
-contacts, leads and deals wait the few seconds it takes.
+undone, a clean-up), this drops those words. Safe while the app runs; writes of companies,
+contacts, leads and deals that add new words wait the few seconds it takes.
 """
 
 from __future__ import annotations
